@@ -1,0 +1,72 @@
+//! Datasets: IDX and CIFAR readers, the registry of known datasets (files, SHA-256s, where to
+//! find or fetch them), and the in-memory form every experiment consumes.
+
+pub mod checksum;
+pub mod cifar;
+pub mod fetch;
+pub mod idx;
+pub mod registry;
+
+pub use fetch::{FetchReport, fetch};
+pub use registry::{DataOptions, DatasetInfo, VerifyReport, list, load, verify};
+
+/// One split of an image-classification dataset, held in memory.
+#[derive(Clone, Debug)]
+pub struct Split {
+    /// `n * channels * height * width` pixel values in `[0, 1]`, image-major, CHW within an image.
+    pub images: Vec<f32>,
+    /// One class index per image.
+    pub labels: Vec<u8>,
+    pub n: usize,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
+impl Split {
+    /// Values per image (`channels * height * width`).
+    pub fn image_len(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+
+    /// The pixels of image `i`.
+    pub fn image(&self, i: usize) -> &[f32] {
+        let len = self.image_len();
+        &self.images[i * len..(i + 1) * len]
+    }
+
+    /// A split from raw bytes (CHW per image), each pixel scaled to `byte / 255`.
+    ///
+    /// # Panics
+    /// If `pixels.len() != labels.len() * channels * height * width` (readers check sizes
+    /// before calling this).
+    pub fn from_bytes(
+        pixels: &[u8],
+        labels: Vec<u8>,
+        channels: usize,
+        height: usize,
+        width: usize,
+    ) -> Split {
+        let n = labels.len();
+        assert_eq!(pixels.len(), n * channels * height * width, "pixel count");
+        Split {
+            images: pixels.iter().map(|&b| f32::from(b) / 255.0).collect(),
+            labels,
+            n,
+            channels,
+            height,
+            width,
+        }
+    }
+}
+
+/// A loaded dataset: its splits plus the provenance recorded in a run's manifest.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    pub name: String,
+    pub num_classes: usize,
+    pub train: Split,
+    pub test: Split,
+    /// `(file path, SHA-256 hex)` of every file the dataset was read from.
+    pub files: Vec<(String, String)>,
+}

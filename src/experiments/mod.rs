@@ -1,0 +1,102 @@
+//! One module per experiment kind; [`dispatch`] is the one place that maps a kind to its code.
+
+pub mod bn_ablation;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use burn::prelude::*;
+
+use crate::data::{self, DataOptions, Dataset};
+use crate::spec::{DataSpec, ExperimentSpec, Kind};
+use crate::train::{Observer, Outcome};
+
+/// What a kind's `run` gets: where to write, which device, the loaded data, and where to
+/// report progress.
+pub struct Context<'a> {
+    /// An autodiff device; `.inner()` gives the inference device.
+    pub device: Device,
+    /// The variant's output directory.
+    pub dir: PathBuf,
+    pub observer: &'a mut dyn Observer,
+    pub datasets: &'a Datasets,
+}
+
+impl Context<'_> {
+    pub fn dataset(&self, spec: &DataSpec) -> anyhow::Result<Arc<Dataset>> {
+        self.datasets.get(spec)
+    }
+}
+
+/// What a kind's `run` returns: the loop's outcome plus the kind's own summary columns.
+pub struct KindResult {
+    pub outcome: Outcome,
+    pub params: usize,
+    pub extra: Vec<(String, Option<f64>)>,
+}
+
+pub fn dispatch(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResult> {
+    match spec.kind {
+        Kind::BnAblation => bn_ablation::run(spec, ctx),
+    }
+}
+
+/// Datasets loaded once per run and shared by its variants, with the spec's size limits applied.
+pub struct Datasets {
+    options: DataOptions,
+    loaded: HashMap<String, Arc<Dataset>>,
+}
+
+impl Datasets {
+    pub fn new(options: DataOptions) -> Self {
+        Self {
+            options,
+            loaded: HashMap::new(),
+        }
+    }
+
+    /// Loads what `spec` names (once); call for every variant before training starts, so a
+    /// missing dataset stops the run before any work.
+    pub fn preload(&mut self, spec: &DataSpec) -> anyhow::Result<()> {
+        let key = key(spec);
+        if !self.loaded.contains_key(&key) {
+            let mut ds = data::load(&spec.dataset, &self.options)?;
+            limit(&mut ds.train, spec.train_limit);
+            limit(&mut ds.test, spec.test_limit);
+            self.loaded.insert(key, Arc::new(ds));
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, spec: &DataSpec) -> anyhow::Result<Arc<Dataset>> {
+        self.loaded
+            .get(&key(spec))
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("dataset {} was not preloaded", spec.dataset))
+    }
+
+    /// `(file, sha256)` of every file read, for the manifest.
+    pub fn files(&self) -> Vec<(String, String)> {
+        let mut files: Vec<(String, String)> = self
+            .loaded
+            .values()
+            .flat_map(|d| d.files.iter().cloned())
+            .collect();
+        files.sort();
+        files.dedup();
+        files
+    }
+}
+
+fn key(spec: &DataSpec) -> String {
+    format!("{}/{}/{}", spec.dataset, spec.train_limit, spec.test_limit)
+}
+
+fn limit(split: &mut data::Split, n: usize) {
+    if n > 0 && n < split.n {
+        split.images.truncate(n * split.image_len());
+        split.labels.truncate(n);
+        split.n = n;
+    }
+}

@@ -1,0 +1,12 @@
+//! runner: reproduces published deep-learning experiments from TOML specs on burn.
+
+pub mod cli;
+pub mod commands;
+pub mod data;
+pub mod error;
+pub mod experiments;
+pub mod models;
+pub mod report;
+pub mod session;
+pub mod spec;
+pub mod train;

@@ -1,0 +1,30 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // Usage errors are the user's (exit 1); help and version go to stdout (exit 0).
+    let cli = match runner::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match runner::commands::execute(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let user = runner::error::is_user_error(&err);
+            if user {
+                eprintln!("error: {err}");
+            } else {
+                eprintln!("internal error: {err:?}");
+            }
+            ExitCode::from(if user { 1 } else { 2 })
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Model definitions, one module per architecture family.
+
+pub mod mlp;

@@ -1,0 +1,134 @@
+//! `summary.csv` (one row per variant) and the table printed at the end of a run, with the
+//! paper's figures in their own columns beside ours.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::run_dir::write_atomic;
+
+/// One variant's results as ordered `(column, value)` pairs.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct SummaryRow(pub Vec<(String, String)>);
+
+impl SummaryRow {
+    pub fn push(&mut self, key: &str, value: impl ToString) {
+        self.0.push((key.to_string(), value.to_string()));
+    }
+
+    pub fn push_opt(&mut self, key: &str, value: Option<impl ToString>) {
+        self.push(key, value.map(|v| v.to_string()).unwrap_or_default());
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        write_atomic(path, &serde_json::to_vec_pretty(self)?)
+    }
+
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
+        Ok(serde_json::from_slice(&std::fs::read(path)?)?)
+    }
+}
+
+/// All columns of `rows`, in order of first appearance.
+fn columns(rows: &[SummaryRow]) -> Vec<String> {
+    let mut cols: Vec<String> = Vec::new();
+    for row in rows {
+        for (k, _) in &row.0 {
+            if !cols.contains(k) {
+                cols.push(k.clone());
+            }
+        }
+    }
+    cols
+}
+
+pub fn write_csv(path: &Path, rows: &[SummaryRow]) -> anyhow::Result<()> {
+    let cols = columns(rows);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&cols)?;
+    for row in rows {
+        w.write_record(cols.iter().map(|c| row.get(c).unwrap_or("")))?;
+    }
+    write_atomic(path, &w.into_inner()?)
+}
+
+/// A Markdown table of the columns people read first; accuracies as percentages.
+pub fn table(rows: &[SummaryRow]) -> String {
+    let wanted = [
+        "variant",
+        "status",
+        "steps",
+        "final_test_accuracy",
+        "best_test_accuracy",
+        "steps_to_target",
+        "steps_per_sec",
+    ];
+    let all = columns(rows);
+    let cols: Vec<&str> = wanted
+        .iter()
+        .copied()
+        .filter(|c| all.iter().any(|a| a == c))
+        .chain(
+            all.iter()
+                .map(String::as_str)
+                .filter(|c| c.starts_with("paper_")),
+        )
+        .collect();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            cols.iter()
+                .map(|c| pretty(c, r.get(c).unwrap_or("")))
+                .collect()
+        })
+        .collect();
+    let widths: Vec<usize> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            cells
+                .iter()
+                .map(|r| r[i].len())
+                .chain([c.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let fmt_row = |vals: Vec<&str>| {
+        let padded: Vec<String> = vals
+            .iter()
+            .zip(&widths)
+            .map(|(v, w)| format!("{v:<w$}"))
+            .collect();
+        format!("| {} |\n", padded.join(" | "))
+    };
+    let mut out = fmt_row(cols.clone());
+    out += &fmt_row(
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect(),
+    );
+    for r in &cells {
+        out += &fmt_row(r.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+fn pretty(col: &str, v: &str) -> String {
+    match v.parse::<f64>() {
+        Ok(x) if col.contains("accuracy") && x <= 1.0 => format!("{:.2}%", 100.0 * x),
+        Ok(x) if col == "steps_per_sec" => format!("{x:.0}"),
+        _ => v.to_string(),
+    }
+}

@@ -1,0 +1,203 @@
+//! Running a loaded spec into a run directory, variant by variant, and resuming one.
+
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+
+use crate::data::DataOptions;
+use crate::experiments::{self, Context, Datasets, KindResult};
+use crate::report::manifest::{self, Manifest};
+use crate::report::progress::{self, Mode, VariantProgress};
+use crate::report::run_dir;
+use crate::report::summary::{self, SummaryRow};
+use crate::spec::{self, LoadedSpec, Variant};
+use crate::train::Status;
+use crate::{bail_user, user_error};
+
+pub struct RunOptions {
+    pub results: PathBuf,
+    pub data: DataOptions,
+    /// Overrides every variant's `device`.
+    pub device: Option<String>,
+    pub mode: Mode,
+}
+
+/// What a finished run hands back to the CLI.
+pub struct RunReport {
+    pub dir: PathBuf,
+    pub rows: Vec<SummaryRow>,
+}
+
+pub fn start(loaded: &LoadedSpec, opts: &RunOptions) -> anyhow::Result<RunReport> {
+    let datasets = preload(loaded, opts)?;
+    let dir = run_dir::create(&opts.results, loaded.name())?;
+    run_dir::write_atomic(&dir.join("spec.toml"), resolved_header(loaded)?.as_bytes())?;
+    let manifest = Manifest::new(
+        backend_name(loaded, opts),
+        loaded.source.as_deref(),
+        datasets.files(),
+    );
+    manifest.write(&dir)?;
+    progress::note(opts.mode, &format!("run directory: {}", dir.display()));
+    execute(loaded, &dir, manifest, &datasets, opts)
+}
+
+pub fn resume(dir: &Path, opts: &RunOptions) -> anyhow::Result<RunReport> {
+    let spec_path = dir.join("spec.toml");
+    if !spec_path.exists() {
+        bail_user!("{} is not a run directory (no spec.toml)", dir.display());
+    }
+    let mut manifest = Manifest::read(dir)?;
+    let loaded = spec::load_file(&spec_path, &[])?;
+    let datasets = preload(&loaded, opts)?;
+    let now: Vec<(String, String)> = datasets.files();
+    if now != manifest.datasets {
+        bail_user!(
+            "the dataset files differ from those this run started with (see {}); \
+             resuming would mix data — start a new run instead",
+            dir.join("manifest.json").display()
+        );
+    }
+    manifest.resumed.push(manifest::now());
+    manifest.finished = None;
+    manifest.write(dir)?;
+    progress::note(opts.mode, &format!("resuming {}", dir.display()));
+    execute(&loaded, dir, manifest, &datasets, opts)
+}
+
+fn resolved_header(loaded: &LoadedSpec) -> anyhow::Result<String> {
+    let origin = loaded
+        .source
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "<string>".into());
+    Ok(format!(
+        "# Resolved by runner {} from {origin}: every default and override spelled out.\n\
+         # `runner resume` reads this file; `runner run` accepts it as a spec.\n\n{}",
+        env!("CARGO_PKG_VERSION"),
+        loaded.to_toml()?
+    ))
+}
+
+fn preload(loaded: &LoadedSpec, opts: &RunOptions) -> anyhow::Result<Datasets> {
+    let mut datasets = Datasets::new(opts.data.clone());
+    for v in &loaded.variants {
+        datasets.preload(&v.spec.data)?;
+    }
+    Ok(datasets)
+}
+
+fn backend_name(loaded: &LoadedSpec, opts: &RunOptions) -> String {
+    opts.device
+        .clone()
+        .unwrap_or_else(|| loaded.first().device.clone())
+}
+
+fn execute(
+    loaded: &LoadedSpec,
+    dir: &Path,
+    mut manifest: Manifest,
+    datasets: &Datasets,
+    opts: &RunOptions,
+) -> anyhow::Result<RunReport> {
+    let mut rows = Vec::new();
+    for variant in &loaded.variants {
+        let vdir = dir.join(&variant.name);
+        let done = vdir.join("result.json");
+        if done.exists() {
+            rows.push(SummaryRow::read(&done)?);
+            continue;
+        }
+        std::fs::create_dir_all(&vdir)?;
+        let name = opts.device.as_deref().unwrap_or(&variant.spec.device);
+        let device = make_device(name)?.autodiff();
+        let mut observer =
+            VariantProgress::new(opts.mode, &variant.name, variant.spec.train.steps, 0);
+        let mut ctx = Context {
+            device,
+            dir: vdir.clone(),
+            observer: &mut observer,
+            datasets,
+        };
+        let result = experiments::dispatch(&variant.spec, &mut ctx)?;
+        let row = summary_row(variant, &result);
+        observer.finish(row.get("status").unwrap_or(""));
+        row.write(&done)?;
+        rows.push(row);
+        summary::write_csv(&dir.join("summary.csv"), &rows)?;
+    }
+    summary::write_csv(&dir.join("summary.csv"), &rows)?;
+    manifest.finished = Some(manifest::now());
+    manifest.write(dir)?;
+    Ok(RunReport {
+        dir: dir.to_path_buf(),
+        rows,
+    })
+}
+
+fn summary_row(variant: &Variant, result: &KindResult) -> SummaryRow {
+    let o = &result.outcome;
+    let spec = &variant.spec;
+    let mut row = SummaryRow::default();
+    row.push("variant", &variant.name);
+    let (status, diverged_at) = match o.status {
+        Status::Done => ("done", None),
+        Status::Diverged { step } => ("diverged", Some(step)),
+    };
+    row.push("status", status);
+    row.push("steps", o.steps_run);
+    row.push("params", result.params);
+    let last = o.history.last();
+    row.push_opt("final_test_accuracy", last.map(|r| r.test_accuracy));
+    row.push_opt("final_test_loss", last.map(|r| r.test_loss));
+    row.push_opt("final_train_accuracy", last.map(|r| r.train_accuracy));
+    let best = o.history.iter().max_by(|a, b| {
+        a.test_accuracy
+            .total_cmp(&b.test_accuracy)
+            .then(b.step.cmp(&a.step))
+    });
+    row.push_opt("best_test_accuracy", best.map(|r| r.test_accuracy));
+    row.push_opt("best_step", best.map(|r| r.step));
+    let target = spec.eval.target_accuracy;
+    row.push_opt("target_accuracy", (target > 0.0).then_some(target));
+    let reached = o
+        .history
+        .iter()
+        .find(|r| target > 0.0 && r.test_accuracy >= target);
+    row.push_opt("steps_to_target", reached.map(|r| r.step));
+    row.push_opt("diverged_at_step", diverged_at);
+    row.push("train_seconds", format!("{:.3}", o.train_seconds));
+    let steps_per_sec = o.steps_run as f64 / o.train_seconds.max(1e-9);
+    row.push("steps_per_sec", format!("{steps_per_sec:.1}"));
+    for (k, v) in &result.extra {
+        row.push_opt(k, *v);
+    }
+    for (k, v) in &variant.paper {
+        let text = match v {
+            toml::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        row.push(&format!("paper_{k}"), text);
+    }
+    row
+}
+
+/// The burn device for a spec's `device` name, if this build has its backend.
+pub fn make_device(name: &str) -> anyhow::Result<Device> {
+    match name {
+        #[cfg(feature = "flex")]
+        "flex" => Ok(Device::flex()),
+        #[cfg(feature = "wgpu")]
+        "wgpu" => Ok(Device::wgpu(Default::default())),
+        #[cfg(feature = "cuda")]
+        "cuda" => Ok(Device::cuda(0)),
+        #[allow(unreachable_patterns)]
+        "flex" | "wgpu" | "cuda" => Err(user_error!(
+            "this runner was built without the `{name}` backend; rebuild with \
+             `cargo build --release --features {name}`"
+        )),
+        other => Err(user_error!(
+            "unknown device `{other}`; expected flex, wgpu or cuda"
+        )),
+    }
+}

@@ -1,0 +1,218 @@
+//! Experiment specs: plain serde structs with the papers' settings as defaults, loaded from
+//! TOML with `[[variant]]` overrides and `--set` edits, and validated before any training.
+
+mod load;
+mod locate;
+mod overrides;
+mod validate;
+
+pub use load::{LoadedSpec, Variant, load_file, load_str};
+pub use overrides::Override;
+
+use serde::{Deserialize, Serialize};
+
+/// The experiment kinds runner knows; each has one module under `experiments/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    BnAblation,
+}
+
+impl Kind {
+    pub const ALL: &'static [Kind] = &[Kind::BnAblation];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::BnAblation => "bn_ablation",
+        }
+    }
+
+    pub fn paper(self) -> &'static str {
+        match self {
+            Kind::BnAblation => "Ioffe & Szegedy 2015, Batch Normalization",
+        }
+    }
+}
+
+/// One fully resolved experiment: the base spec with one variant's overrides applied.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentSpec {
+    pub name: String,
+    pub kind: Kind,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub seed: u64,
+    /// Backend to run on: `flex` (CPU), `wgpu` or `cuda` where compiled in.
+    #[serde(default = "default_device")]
+    pub device: String,
+    #[serde(default)]
+    pub data: DataSpec,
+    #[serde(default)]
+    pub model: ModelSpec,
+    #[serde(default)]
+    pub train: TrainSpec,
+    #[serde(default)]
+    pub eval: EvalSpec,
+}
+
+fn default_device() -> String {
+    "flex".into()
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataSpec {
+    /// A registered dataset name (`runner data list`).
+    pub dataset: String,
+    /// Use only the first N training images (0 = all); for quick runs and tests.
+    pub train_limit: usize,
+    /// Use only the first N test images (0 = all).
+    pub test_limit: usize,
+}
+
+impl Default for DataSpec {
+    fn default() -> Self {
+        Self {
+            dataset: "mnist-10k".into(),
+            train_limit: 0,
+            test_limit: 0,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    Sigmoid,
+    Relu,
+    Tanh,
+}
+
+/// A fully connected network; the BN paper's Figure 1 net is the default.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelSpec {
+    /// Hidden layer widths.
+    pub hidden: Vec<usize>,
+    pub activation: Activation,
+    /// Batch normalization before each hidden non-linearity (the layer's bias is then dropped).
+    pub batch_norm: bool,
+    /// Dropout probability after each hidden non-linearity.
+    pub dropout: f64,
+    /// Standard deviation of the Gaussian weight init; biases start at zero.
+    pub init_std: f64,
+}
+
+impl Default for ModelSpec {
+    fn default() -> Self {
+        Self {
+            hidden: vec![100, 100, 100],
+            activation: Activation::Sigmoid,
+            batch_norm: false,
+            dropout: 0.0,
+            init_std: 0.1,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Optimizer {
+    Sgd,
+    Adam,
+    Rmsprop,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    /// `lr` throughout.
+    Constant,
+    /// `lr * gamma^(step / step_size)`.
+    Step,
+    /// `lr * gamma^(step / step_size)` without flooring: a smooth decay.
+    Exponential,
+    /// Cosine from `lr` to `min_lr` over all steps.
+    Cosine,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainSpec {
+    pub steps: u64,
+    pub batch_size: usize,
+    pub optimizer: Optimizer,
+    pub lr: f64,
+    /// SGD/RMSProp momentum (0 disables it); PyTorch semantics, no dampening.
+    pub momentum: f64,
+    pub nesterov: bool,
+    /// L2 penalty added to the gradient.
+    pub weight_decay: f64,
+    /// Adam's beta1/beta2.
+    pub beta1: f64,
+    pub beta2: f64,
+    /// Adam/RMSProp epsilon.
+    pub epsilon: f64,
+    /// RMSProp's squared-gradient decay.
+    pub rms_decay: f64,
+    pub schedule: Schedule,
+    /// Steps per decay for `step` and `exponential`.
+    pub step_size: u64,
+    pub gamma: f64,
+    /// Final rate of the cosine schedule.
+    pub min_lr: f64,
+    /// Write a checkpoint every N steps (0 = never).
+    pub checkpoint_every: u64,
+    /// Checkpoints kept per variant (older ones are deleted).
+    pub keep_checkpoints: usize,
+}
+
+impl Default for TrainSpec {
+    fn default() -> Self {
+        Self {
+            steps: 50_000,
+            batch_size: 60,
+            optimizer: Optimizer::Sgd,
+            lr: 0.1,
+            momentum: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+            rms_decay: 0.9,
+            schedule: Schedule::Constant,
+            step_size: 10_000,
+            gamma: 0.1,
+            min_lr: 0.0,
+            checkpoint_every: 5_000,
+            keep_checkpoints: 2,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalSpec {
+    /// Evaluate on the test split every N steps (and after the last step).
+    pub every: u64,
+    /// The summary reports the first evaluated step reaching this test accuracy (0 = off).
+    pub target_accuracy: f64,
+    /// Test images whose last-hidden-layer activation inputs give the percentiles.
+    pub probe_images: usize,
+    /// Which unit of the last hidden layer is probed.
+    pub probe_unit: usize,
+}
+
+impl Default for EvalSpec {
+    fn default() -> Self {
+        Self {
+            every: 500,
+            target_accuracy: 0.0,
+            probe_images: 1000,
+            probe_unit: 0,
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! The plain training loop shared by every experiment kind: seeded steps, scheduled learning
+//! rate, periodic evaluation written to `metrics.csv`, atomic checkpoints, resume, and
+//! divergence detection.
+
+pub mod batches;
+pub mod checkpoint;
+pub mod metrics;
+pub mod optimizer;
+pub mod schedule;
+pub mod stats;
+
+use std::path::Path;
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+
+use crate::spec::TrainSpec;
+use batches::mix;
+use checkpoint::LoopState;
+use metrics::{EvalRow, MetricsFile};
+
+/// What an experiment kind plugs into the loop.
+pub trait Task {
+    type Model: Module;
+
+    /// Names of the kind's own metrics columns, appended after the standard ones.
+    fn extra_metrics(&self) -> Vec<String>;
+
+    /// A freshly initialized model; the device's RNG is seeded before this is called.
+    fn init(&self, device: &Device) -> Self::Model;
+
+    /// Loss (a scalar tensor) and the number of correctly classified examples in the training
+    /// batch of the 0-based `step`.
+    fn train_step(
+        &mut self,
+        model: &Self::Model,
+        step: u64,
+        device: &Device,
+    ) -> (Tensor<1>, Tensor<1>, usize);
+
+    /// Test metrics of the model in inference mode.
+    fn evaluate(&mut self, model: &Self::Model) -> Evaluation;
+
+    /// Fractional epochs after `steps` steps.
+    fn epochs(&self, steps: u64) -> f64;
+}
+
+pub struct Evaluation {
+    pub loss: f64,
+    pub accuracy: f64,
+    /// Values for [`Task::extra_metrics`], in order.
+    pub extra: Vec<f64>,
+}
+
+/// Where the loop reports progress; implemented by the reporting module.
+pub trait Observer {
+    fn step(&mut self, step: u64, loss: f64);
+    fn evaluated(&mut self, row: &EvalRow);
+}
+
+pub struct LoopConfig<'a> {
+    pub train: &'a TrainSpec,
+    pub eval_every: u64,
+    pub seed: u64,
+    pub device: &'a Device,
+    /// The variant's output directory (metrics.csv, checkpoints/).
+    pub dir: &'a Path,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Status {
+    Done,
+    /// The loss became NaN or infinite at this (1-based) step.
+    Diverged {
+        step: u64,
+    },
+}
+
+pub struct Outcome {
+    pub status: Status,
+    /// Every evaluation, including those from before a resume.
+    pub history: Vec<EvalRow>,
+    pub steps_run: u64,
+    /// Wall time of training steps alone (evaluation and checkpoints excluded).
+    pub train_seconds: f64,
+    pub resumed_from: Option<u64>,
+}
+
+/// Runs (or resumes, if `dir` holds a checkpoint) one variant to completion or divergence.
+pub fn run<T: Task>(
+    task: &mut T,
+    cfg: &LoopConfig,
+    observer: &mut dyn Observer,
+) -> anyhow::Result<Outcome> {
+    let device = cfg.device;
+    let t = cfg.train;
+    device.seed(mix(cfg.seed, u64::MAX));
+    let mut model = task.init(device);
+    let mut optim = optimizer::build(t);
+    let mut state = LoopState::default();
+    let metrics_path = cfg.dir.join("metrics.csv");
+
+    let latest = checkpoint::list(cfg.dir)?.pop();
+    let resumed_from = match &latest {
+        Some(ck) => {
+            state = checkpoint::read_state(ck)?;
+            (model, optim) = checkpoint::restore(ck, model, optim)?;
+            Some(state.step)
+        }
+        None => None,
+    };
+    let mut metrics = MetricsFile::open(&metrics_path, &task.extra_metrics(), state.step)?;
+    let mut history = metrics.rows().to_vec();
+
+    let mut train_timer = 0.0;
+    for step in state.step..t.steps {
+        let started = Instant::now();
+        device.seed(mix(cfg.seed, step));
+        let lr = schedule::learning_rate(t, step);
+        let (loss, correct, batch) = task.train_step(&model, step, device);
+        let loss_value = loss.clone().into_scalar::<f32>() as f64;
+        if !loss_value.is_finite() {
+            return Ok(Outcome {
+                status: Status::Diverged { step: step + 1 },
+                history,
+                steps_run: step + 1,
+                train_seconds: state.train_seconds + train_timer,
+                resumed_from,
+            });
+        }
+        let correct = correct.into_scalar::<f32>() as f64;
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(lr, model, grads);
+        train_timer += started.elapsed().as_secs_f64();
+
+        state.step = step + 1;
+        state.loss_sum += loss_value * batch as f64;
+        state.correct += correct;
+        state.seen += batch as f64;
+        observer.step(state.step, loss_value);
+
+        if state.step % cfg.eval_every == 0 || state.step == t.steps {
+            let eval = task.evaluate(&model.valid());
+            let row = EvalRow {
+                step: state.step,
+                epoch: task.epochs(state.step),
+                lr,
+                train_loss: state.loss_sum / state.seen,
+                train_accuracy: state.correct / state.seen,
+                test_loss: eval.loss,
+                test_accuracy: eval.accuracy,
+                extra: eval.extra,
+            };
+            metrics.append(&row)?;
+            observer.evaluated(&row);
+            history.push(row);
+            (state.loss_sum, state.correct, state.seen) = (0.0, 0.0, 0.0);
+        }
+        if t.checkpoint_every > 0 && state.step % t.checkpoint_every == 0 && state.step < t.steps {
+            let mut saved = state.clone();
+            saved.train_seconds += train_timer;
+            checkpoint::save(cfg.dir, &saved, &model, &optim, t.keep_checkpoints)?;
+        }
+    }
+    Ok(Outcome {
+        status: Status::Done,
+        history,
+        steps_run: state.step,
+        train_seconds: state.train_seconds + train_timer,
+        resumed_from,
+    })
+}
