@@ -47,7 +47,7 @@ pub fn read_batch(path: &Path) -> Result<Batch> {
 
 /// Splits batch bytes into labels and pixels; `source` names the file in errors.
 pub fn decode_batch(bytes: &[u8], source: &str) -> Result<Batch> {
-    if bytes.is_empty() || bytes.len() % RECORD_LEN != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(RECORD_LEN) {
         bail_user!(
             "{source}: {} bytes is not a whole number of {RECORD_LEN}-byte CIFAR-10 records \
              (truncated or not a CIFAR-10 binary batch)",

@@ -351,7 +351,7 @@ pub fn load(name: &str, opts: &DataOptions) -> Result<Dataset> {
 pub fn load_from_dir(spec: &DatasetSpec, dir: &Path) -> Result<Dataset> {
     let found = find_in(spec, dir).ok_or_else(|| {
         user_error!(
-            "{} does not hold dataset `{}`: {}",
+            "{} does not hold dataset `{}`: expected {}",
             dir.display(),
             spec.name,
             expected_files(spec)
@@ -362,9 +362,9 @@ pub fn load_from_dir(spec: &DatasetSpec, dir: &Path) -> Result<Dataset> {
 
 fn expected_files(spec: &DatasetSpec) -> String {
     match spec.format {
-        Format::Idx => format!("expected {} (gzip or not)", IDX_FILES.join(", ")),
+        Format::Idx => format!("{} (gzip or not)", IDX_FILES.join(", ")),
         Format::Cifar10 => format!(
-            "expected cifar-10-binary.tar.gz, or {}/{{{}, {}}}",
+            "cifar-10-binary.tar.gz, or {}/{{{}, {}}}",
             cifar::ARCHIVE_DIR,
             cifar::TRAIN_FILES.join(", "),
             cifar::TEST_FILE
@@ -383,7 +383,7 @@ fn not_found(spec: &DatasetSpec, opts: &DataOptions) -> anyhow::Error {
         msg += &format!("  {:<13} {line}\n", place.origin);
     }
     msg += &format!(
-        "Each place holds the files in NAME/; {}.\nTo get it:\n",
+        "Each folder would need: {}.\nTo get it:\n",
         expected_files(spec)
     );
     if spec.base_url.is_some() {

@@ -7,6 +7,7 @@ use burn::tensor::activation::log_softmax;
 
 use super::{Context, KindResult};
 use crate::data::Split;
+use crate::models::count::trainable_params;
 use crate::models::mlp::Mlp;
 use crate::spec::ExperimentSpec;
 use crate::train::batches::BatchOrder;
@@ -26,7 +27,7 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
         classes: data.num_classes,
         eval_device: ctx.device.clone().inner(),
     };
-    let params = task.init(&ctx.device.clone().inner()).num_params();
+    let params = trainable_params(&task.init(&ctx.device));
     let cfg = LoopConfig {
         train: &spec.train,
         eval_every: spec.eval.every,

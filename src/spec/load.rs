@@ -244,6 +244,9 @@ struct Blame<'a> {
 
 impl Blame<'_> {
     fn error(&self, path: &str, message: &str) -> anyhow::Error {
+        if path.is_empty() {
+            return user_error!("{}: {message}", self.map.locate(path));
+        }
         let related = |a: &str, b: &str| {
             a == b || a.starts_with(&format!("{b}.")) || b.starts_with(&format!("{a}."))
         };

@@ -1,0 +1,281 @@
+//! End-to-end runs of the real binary on the shipped data.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+#[test]
+fn tiny_run_writes_a_complete_run_dir() {
+    let results = tempfile::tempdir().unwrap();
+    let out = run(&[
+        "run",
+        tiny_spec().to_str().unwrap(),
+        "--results",
+        results.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = only_run_dir(results.path(), "tiny");
+    for f in [
+        "spec.toml",
+        "manifest.json",
+        "summary.csv",
+        "baseline/metrics.csv",
+        "bn/metrics.csv",
+    ] {
+        assert!(dir.join(f).is_file(), "missing {f}");
+    }
+    // Not a terminal: plain progress lines, and the table on stdout.
+    assert!(stdout(&out).contains("| variant"), "{}", stdout(&out));
+    assert!(stderr(&out).contains("[bn] done"), "{}", stderr(&out));
+
+    let summary = read_csv(&dir.join("summary.csv"));
+    assert_eq!(summary.len(), 2);
+    assert_eq!(summary[0]["variant"], "baseline");
+    assert_eq!(summary[1]["variant"], "bn");
+    for row in &summary {
+        assert_eq!(row["status"], "done");
+        assert_eq!(row["steps"], "60");
+        let acc: f64 = row["final_test_accuracy"].parse().unwrap();
+        assert!((0.0..=1.0).contains(&acc));
+    }
+    // 784*32 + 32 + 32*32 + 32 + 32*10 + 10 weights without BN; BN drops hidden biases and adds
+    // gamma and beta per hidden unit.
+    assert_eq!(summary[0]["params"], "26506");
+    assert_eq!(summary[1]["params"], (26506 - 64 + 128).to_string());
+
+    let metrics = read_csv(&dir.join("bn/metrics.csv"));
+    let steps: Vec<&str> = metrics.iter().map(|r| r["step"].as_str()).collect();
+    assert_eq!(steps, ["20", "40", "60"]);
+    for col in [
+        "epoch",
+        "lr",
+        "train_loss",
+        "test_accuracy",
+        "probe_p15",
+        "probe_p50",
+        "probe_p85",
+    ] {
+        assert!(metrics[0].contains_key(col), "metrics.csv lacks {col}");
+    }
+    let p = |c: &str| metrics[2][c].parse::<f64>().unwrap();
+    assert!(p("probe_p15") <= p("probe_p50") && p("probe_p50") <= p("probe_p85"));
+
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["backend"], "flex");
+    assert!(manifest["finished"].is_string());
+    let datasets = manifest["datasets"].as_array().unwrap();
+    assert_eq!(datasets.len(), 4, "{datasets:?}");
+    assert!(datasets.iter().all(|d| d[1].as_str().unwrap().len() == 64));
+
+    // The resolved spec is itself a valid spec.
+    let check = run(&["check", dir.join("spec.toml").to_str().unwrap()]);
+    assert!(check.status.success(), "{}", stderr(&check));
+}
+
+fn metrics_of(dir: &std::path::Path) -> Vec<Vec<u8>> {
+    ["baseline", "bn"]
+        .iter()
+        .map(|v| std::fs::read(dir.join(v).join("metrics.csv")).unwrap())
+        .collect()
+}
+
+#[test]
+fn same_spec_seed_and_threads_give_identical_metrics() {
+    let results = tempfile::tempdir().unwrap();
+    let res = results.path().to_str().unwrap();
+    let spec = tiny_spec();
+    let args = [
+        "run",
+        spec.to_str().unwrap(),
+        "--results",
+        res,
+        "-q",
+        "--set",
+        "model.dropout=0.3",
+    ];
+    let a = run(&args);
+    let b = run(&args);
+    assert!(a.status.success() && b.status.success(), "{}", stderr(&a));
+    let mut dirs: Vec<_> = std::fs::read_dir(results.path().join("tiny"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    assert_eq!(dirs.len(), 2, "two runs, two run dirs");
+    assert_eq!(metrics_of(&dirs[0]), metrics_of(&dirs[1]));
+
+    // A different seed changes the numbers.
+    let c = run(&[&args[..], &["--set", "seed=4"]].concat());
+    assert!(c.status.success());
+    let dir_c = std::fs::read_dir(results.path().join("tiny"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| !dirs.contains(p))
+        .unwrap();
+    assert_ne!(metrics_of(&dirs[0]), metrics_of(&dir_c));
+}
+
+#[test]
+fn killed_run_resumes_to_the_same_metrics() {
+    let results = tempfile::tempdir().unwrap();
+    let res = results.path().to_str().unwrap();
+    let spec = tiny_spec();
+    // Long enough to be killed mid-way, with dropout so the device RNG matters too.
+    let sets = [
+        "--set",
+        "train.steps=4000",
+        "--set",
+        "train.checkpoint_every=300",
+        "--set",
+        "eval.every=100",
+        "--set",
+        "model.dropout=0.2",
+    ];
+    let reference = tempfile::tempdir().unwrap();
+    let full = run(&[
+        &[
+            "run",
+            spec.to_str().unwrap(),
+            "-q",
+            "--results",
+            reference.path().to_str().unwrap(),
+        ][..],
+        &sets,
+    ]
+    .concat());
+    assert!(full.status.success(), "{}", stderr(&full));
+    let reference_dir = only_run_dir(reference.path(), "tiny");
+
+    let mut child = runner()
+        .args(
+            [
+                &["run", spec.to_str().unwrap(), "-q", "--results", res][..],
+                &sets,
+            ]
+            .concat(),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once the BN variant (the second) has a checkpoint: mid-run, after work to keep.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let killed_mid_run = loop {
+        let dirs: Vec<_> = std::fs::read_dir(results.path().join("tiny"))
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        if let Some(dir) = dirs.first() {
+            let ck = dir.join("bn/checkpoints");
+            if ck.is_dir() && std::fs::read_dir(&ck).unwrap().count() > 0 {
+                child.kill().unwrap();
+                break !dir.join("bn/result.json").exists();
+            }
+        }
+        if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    child.wait().unwrap();
+    assert!(killed_mid_run, "the run finished before it could be killed");
+    let dir = only_run_dir(results.path(), "tiny");
+    assert!(!dir.join("bn/result.json").exists());
+
+    let resumed = run(&["resume", dir.to_str().unwrap(), "-q"]);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    assert_eq!(metrics_of(&dir), metrics_of(&reference_dir));
+    let summary = read_csv(&dir.join("summary.csv"));
+    let reference_summary = read_csv(&reference_dir.join("summary.csv"));
+    for (a, b) in summary.iter().zip(&reference_summary) {
+        assert_eq!(a["final_test_accuracy"], b["final_test_accuracy"]);
+        assert_eq!(a["best_step"], b["best_step"]);
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["resumed"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_diverging_variant_is_marked_and_the_others_still_run() {
+    let results = tempfile::tempdir().unwrap();
+    let out = run(&[
+        "run",
+        tiny_spec().to_str().unwrap(),
+        "-q",
+        "--results",
+        results.path().to_str().unwrap(),
+        "--set",
+        "variant.baseline.train.lr=1e30",
+        "--set",
+        "variant.baseline.model.activation=relu",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = read_csv(&only_run_dir(results.path(), "tiny").join("summary.csv"));
+    assert_eq!(summary[0]["status"], "diverged");
+    assert!(!summary[0]["diverged_at_step"].is_empty());
+    assert_eq!(summary[1]["status"], "done");
+}
+
+#[test]
+fn a_missing_or_corrupt_dataset_is_a_clear_user_error() {
+    let data = tempfile::tempdir().unwrap();
+    let dst = data.path().join("mnist-10k");
+    std::fs::create_dir(&dst).unwrap();
+    for e in std::fs::read_dir(repo().join("data/mnist-10k")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dst.join(p.file_name().unwrap())).unwrap();
+    }
+    let victim = dst.join("t10k-labels-idx1-ubyte.gz");
+    let bytes = std::fs::read(&victim).unwrap();
+    std::fs::write(&victim, &bytes[..bytes.len() / 2]).unwrap();
+    let results = tempfile::tempdir().unwrap();
+    let out = run(&[
+        "run",
+        tiny_spec().to_str().unwrap(),
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--results",
+        results.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("t10k-labels-idx1-ubyte.gz"),
+        "{}",
+        stderr(&out)
+    );
+    // Nothing was started, so no run dir was created.
+    assert!(!results.path().join("tiny").exists());
+
+    let out = runner()
+        .args([
+            "run",
+            tiny_spec().to_str().unwrap(),
+            "--set",
+            "data.dataset=fashion-mnist",
+        ])
+        .env("RUNNER_DATA", data.path())
+        .env("XDG_CACHE_HOME", data.path())
+        .output()
+        .unwrap();
+    if !std::path::Path::new("/usr/share/datasets/fashion-mnist").exists() {
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("runner data fetch fashion-mnist"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn list_shows_kinds_and_specs() {
+    let out = run(&["list"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("bn_ablation"));
+    assert!(text.contains("experiments/bn.toml"), "{text}");
+}

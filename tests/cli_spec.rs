@@ -1,0 +1,193 @@
+//! Spec errors (golden messages), `--set` overrides and `check`, on the real binary.
+
+mod common;
+
+use common::*;
+
+/// Writes `text` to a temp spec and returns `(exit code, stderr)` of `runner check` on it.
+fn check(text: &str, sets: &[&str]) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spec.toml");
+    std::fs::write(&path, text).unwrap();
+    let mut args = vec!["check".to_string(), path.display().to_string()];
+    for s in sets {
+        args.push("--set".into());
+        args.push(s.to_string());
+    }
+    let out = runner().args(&args).output().unwrap();
+    let err = stderr(&out).replace(&path.display().to_string(), "SPEC");
+    (out.status.code(), err.trim().to_string(), stdout(&out))
+}
+
+fn tiny() -> String {
+    std::fs::read_to_string(tiny_spec()).unwrap()
+}
+
+#[test]
+fn typo_in_a_key_names_line_col_key_and_suggestion() {
+    let (code, err, _) = check(&tiny().replace("activation = ", "activaton = "), &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        err,
+        "error: SPEC:13:1: model.activaton: unknown key `activaton` (did you mean `activation`?); \
+         known keys here: hidden, activation, batch_norm, dropout, init_std"
+    );
+}
+
+#[test]
+fn unknown_value_suggests_the_closest() {
+    let (code, err, _) = check(&tiny().replace("\"sigmoid\"", "\"sigmod\""), &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        err,
+        "error: SPEC:13:1: model.activation: unknown value `sigmod` (did you mean `sigmoid`?); \
+         expected one of: sigmoid, relu, tanh"
+    );
+}
+
+#[test]
+fn a_typo_inside_a_variant_points_into_the_variant() {
+    let text = tiny().replace("model.batch_norm = true", "model.batchnorm = true");
+    let (code, err, _) = check(&text, &[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.starts_with("error: SPEC:33:7: model.batchnorm: unknown key `batchnorm` (did you mean `batch_norm`?)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wrong_types_and_syntax_errors_are_located() {
+    let (code, err, _) = check(&tiny().replace("steps = 60", "steps = \"many\""), &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        err,
+        "error: SPEC:17:1: train.steps: invalid type: string \"many\", expected u64"
+    );
+
+    let (code, err, _) = check(&tiny().replace("steps = 60", "steps = "), &[]);
+    assert_eq!(code, Some(1));
+    assert!(err.starts_with("error: SPEC:17:9: invalid TOML"), "{err}");
+}
+
+#[test]
+fn impossible_values_are_rejected_before_training() {
+    let cases = [
+        (
+            "train.lr=0",
+            "error: --set train.lr=0: train.lr: must be positive, got 0",
+        ),
+        (
+            "train.lr=-1",
+            "error: --set train.lr=-1: train.lr: must be positive, got -1",
+        ),
+        (
+            "train.batch_size=0",
+            "error: --set train.batch_size=0: train.batch_size: must be at least 1",
+        ),
+        (
+            "data.dataset=mnist10k",
+            "error: --set data.dataset=mnist10k: data.dataset: unknown dataset `mnist10k` \
+             (did you mean `mnist-10k`?); known datasets: mnist-10k, mnist, fashion-mnist, cifar10",
+        ),
+        (
+            "model.activation=softplus",
+            "error: --set model.activation=softplus: model.activation: unknown value `softplus`; \
+             expected one of: sigmoid, relu, tanh",
+        ),
+        (
+            "train.lrate=0.3",
+            "error: --set train.lrate=0.3: train.lrate: unknown key `lrate` (did you mean `lr`?); \
+             known keys here: steps, batch_size, optimizer, lr, momentum, nesterov, weight_decay, \
+             beta1, beta2, epsilon, rms_decay, schedule, step_size, gamma, min_lr, \
+             checkpoint_every, keep_checkpoints",
+        ),
+    ];
+    for (set, expected) in cases {
+        let (code, err, _) = check(&tiny(), &[set]);
+        assert_eq!(code, Some(1), "{set}");
+        assert_eq!(err, expected);
+    }
+}
+
+#[test]
+fn batch_norm_with_batch_size_one_is_rejected() {
+    let (code, err, _) = check(&tiny(), &["variant.bn.train.batch_size=1"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.starts_with("error: --set variant.bn.train.batch_size=1: train.batch_size: batch normalization needs a batch of at least 2"),
+        "{err}"
+    );
+    // The baseline alone may use batch size 1.
+    let (code, err, _) = check(&tiny(), &["variant.baseline.train.batch_size=1"]);
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn set_overrides_base_and_one_variant() {
+    let (code, err, out) = check(
+        &tiny(),
+        &[
+            "train.steps=7",
+            "variant.bn.train.lr=0.25",
+            "model.hidden=[8]",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let resolved: toml::Table = toml::from_str(&out).unwrap();
+    let variants = resolved["variant"].as_array().unwrap();
+    let get = |i: usize, sec: &str, key: &str| variants[i][sec][key].clone();
+    assert_eq!(get(0, "train", "steps").as_integer(), Some(7));
+    assert_eq!(get(1, "train", "steps").as_integer(), Some(7));
+    assert_eq!(get(0, "train", "lr").as_float(), Some(0.5));
+    assert_eq!(get(1, "train", "lr").as_float(), Some(0.25));
+    assert_eq!(get(1, "model", "batch_norm").as_bool(), Some(true));
+    assert_eq!(get(0, "model", "hidden").as_array().unwrap().len(), 1);
+    assert!(err.contains("2 variant(s): baseline, bn"), "{err}");
+}
+
+#[test]
+fn set_shadowed_by_a_variant_warns() {
+    let (code, err, _) = check(&tiny(), &["model.batch_norm=false"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        err.contains("warning: --set model.batch_norm=false: variant(s) bn set `model.batch_norm`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_set_syntax_and_unknown_variant() {
+    let (code, err, _) = check(&tiny(), &["train.lr"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("expected KEY=VALUE"), "{err}");
+    let (code, err, _) = check(&tiny(), &["variant.bm.train.lr=1"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        err,
+        "error: --set variant.bm.train.lr=1: no variant `bm`; variants: baseline, bn"
+    );
+}
+
+#[test]
+fn duplicate_variant_names_and_missing_name_are_rejected() {
+    let text = tiny().replace("name = \"bn\"", "name = \"baseline\"");
+    let (code, err, _) = check(&text, &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        err,
+        "error: SPEC:32:1: variant name `baseline` is used twice"
+    );
+    let (code, err, _) = check("kind = \"bn_ablation\"\n", &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(err, "error: SPEC: missing required key `name`");
+}
+
+#[test]
+fn usage_errors_exit_1_and_help_exits_0() {
+    assert_eq!(run(&["frobnicate"]).status.code(), Some(1));
+    assert_eq!(run(&["--help"]).status.code(), Some(0));
+    let out = run(&["run", "/nonexistent/spec.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("/nonexistent/spec.toml"));
+}

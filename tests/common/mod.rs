@@ -1,0 +1,58 @@
+//! Helpers for tests that drive the real `runner` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn tiny_spec() -> PathBuf {
+    repo().join("experiments/smoke/tiny.toml")
+}
+
+pub fn runner() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runner"));
+    cmd.current_dir(repo());
+    cmd
+}
+
+/// Runs the binary with `args`, returning its output.
+pub fn run(args: &[&str]) -> Output {
+    runner().args(args).output().expect("runner starts")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The one run directory under `results/<spec>/`.
+pub fn only_run_dir(results: &Path, spec: &str) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(results.join(spec))
+        .expect("spec results dir")
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "expected one run dir, found {dirs:?}");
+    dirs.pop().unwrap()
+}
+
+/// Rows of a CSV file as maps from column to value.
+pub fn read_csv(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            headers
+                .iter()
+                .map(String::from)
+                .zip(rec.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}

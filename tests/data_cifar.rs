@@ -1,0 +1,145 @@
+//! CIFAR-10 through the registry: extracted batches and the tarball give the same dataset,
+//! and corrupt batches are rejected naming the file. Uses tiny fake batches (3 records each).
+
+use std::fs::{self, File};
+use std::path::Path;
+
+use runner::data::cifar::{self, Batch, IMAGE_LEN, TEST_FILE, TRAIN_FILES};
+use runner::data::registry::{self, CheckStatus, DataOptions};
+use runner::error::is_user_error;
+
+fn batch(seed: usize) -> Batch {
+    Batch {
+        labels: (0..3).map(|i| ((seed + i) % 10) as u8).collect(),
+        pixels: (0..3 * IMAGE_LEN)
+            .map(|i| ((i + seed) % 256) as u8)
+            .collect(),
+    }
+}
+
+fn all_names() -> Vec<&'static str> {
+    TRAIN_FILES.iter().copied().chain([TEST_FILE]).collect()
+}
+
+fn write_extracted(dir: &Path) {
+    fs::create_dir_all(dir).unwrap();
+    for (i, name) in all_names().into_iter().enumerate() {
+        cifar::write_batch(&dir.join(name), &batch(i)).unwrap();
+    }
+}
+
+fn write_tarball(path: &Path) {
+    let gz = flate2::write::GzEncoder::new(File::create(path).unwrap(), Default::default());
+    let mut tar = tar::Builder::new(gz);
+    // Members out of order, plus the text file the real archive has: order must not matter.
+    let mut names = all_names();
+    names.reverse();
+    for (name, bytes) in names
+        .iter()
+        .map(|n| {
+            let i = all_names().iter().position(|m| m == n).unwrap();
+            (n.to_string(), cifar::encode_batch(&batch(i)))
+        })
+        .chain([("batches.meta.txt".to_string(), b"airplane\n".to_vec())])
+    {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(
+            &mut header,
+            format!("cifar-10-batches-bin/{name}"),
+            &bytes[..],
+        )
+        .unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap();
+}
+
+#[test]
+fn extracted_and_archived_forms_load_the_same() {
+    let spec = registry::spec("cifar10").unwrap();
+    let root = tempfile::tempdir().unwrap();
+
+    let extracted = root.path().join("extracted");
+    write_extracted(&extracted.join(cifar::ARCHIVE_DIR));
+    let a = registry::load_from_dir(spec, &extracted).unwrap();
+
+    let archived = root.path().join("archived");
+    fs::create_dir_all(&archived).unwrap();
+    write_tarball(&archived.join("cifar-10-binary.tar.gz"));
+    let b = registry::load_from_dir(spec, &archived).unwrap();
+
+    assert_eq!((a.train.n, a.test.n), (15, 3));
+    assert_eq!(
+        (a.train.channels, a.train.height, a.train.width),
+        (3, 32, 32)
+    );
+    assert_eq!(a.train.labels, b.train.labels);
+    assert_eq!(a.train.images, b.train.images);
+    assert_eq!(a.test.images, b.test.images);
+    // Batches concatenate in order 1..5: the first image of batch 2 is train image 3.
+    assert_eq!(a.train.image(3)[0], 1.0 / 255.0);
+    assert_eq!(a.files.len(), 6);
+    assert_eq!(b.files.len(), 1);
+}
+
+#[test]
+fn verify_size_checks_extracted_batches() {
+    let root = tempfile::tempdir().unwrap();
+    write_extracted(&root.path().join("cifar10"));
+    let opts = DataOptions {
+        data_dir: Some(root.path().to_path_buf()),
+        ..Default::default()
+    };
+    let report = registry::verify("cifar10", &opts).unwrap();
+    assert_eq!(report.files.len(), 6);
+    // The fake batches hold 3 records, not 10,000, so every one is flagged.
+    assert!(!report.ok());
+    assert!(report.files.iter().all(|f| matches!(
+        &f.status,
+        CheckStatus::Mismatch { expected } if expected.starts_with("30730000 bytes")
+    )));
+
+    // A tarball that is not the published one is flagged by checksum.
+    let other = tempfile::tempdir().unwrap();
+    fs::create_dir_all(other.path().join("cifar10")).unwrap();
+    write_tarball(&other.path().join("cifar10/cifar-10-binary.tar.gz"));
+    let opts = DataOptions {
+        data_dir: Some(other.path().to_path_buf()),
+        ..Default::default()
+    };
+    let report = registry::verify("cifar10", &opts).unwrap();
+    assert!(!report.ok());
+    assert!(matches!(
+        &report.files[0].status,
+        CheckStatus::Mismatch { expected }
+            if expected == "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"
+    ));
+}
+
+#[test]
+fn corrupt_batch_names_the_file() {
+    let spec = registry::spec("cifar10").unwrap();
+    let root = tempfile::tempdir().unwrap();
+    write_extracted(root.path());
+    let victim = root.path().join(TRAIN_FILES[2]);
+    let bytes = fs::read(&victim).unwrap();
+    fs::write(&victim, &bytes[..bytes.len() - 1]).unwrap();
+    let err = registry::load_from_dir(spec, root.path()).unwrap_err();
+    assert!(is_user_error(&err));
+    let msg = format!("{err:#}");
+    assert!(msg.contains(&victim.display().to_string()), "{msg}");
+    assert!(msg.contains("3073-byte"), "{msg}");
+
+    let tarball = root.path().join("t.tar.gz");
+    write_tarball(&tarball);
+    let bytes = fs::read(&tarball).unwrap();
+    fs::write(&tarball, &bytes[..bytes.len() / 2]).unwrap();
+    let err = cifar::read_tar_gz(&tarball).unwrap_err();
+    assert!(is_user_error(&err));
+    assert!(
+        format!("{err:#}").contains("t.tar.gz: corrupt or truncated"),
+        "{err:#}"
+    );
+}
