@@ -11,7 +11,7 @@ use crate::report::progress::{self, Mode, VariantProgress};
 use crate::report::run_dir;
 use crate::report::summary::{self, SummaryRow};
 use crate::spec::{self, LoadedSpec, Variant};
-use crate::train::Status;
+use crate::train::{Status, metrics};
 use crate::{bail_user, user_error};
 
 pub struct RunOptions {
@@ -126,6 +126,7 @@ fn execute(
         rows.push(row);
         summary::write_csv(&dir.join("summary.csv"), &rows)?;
     }
+    targets_from_variants(loaded, dir, &mut rows)?;
     summary::write_csv(&dir.join("summary.csv"), &rows)?;
     manifest.finished = Some(manifest::now());
     manifest.write(dir)?;
@@ -133,6 +134,37 @@ fn execute(
         dir: dir.to_path_buf(),
         rows,
     })
+}
+
+/// For variants whose target is another variant's best accuracy, fills in the target and the
+/// first step reaching it, once every variant has finished.
+fn targets_from_variants(
+    loaded: &LoadedSpec,
+    dir: &Path,
+    rows: &mut [SummaryRow],
+) -> anyhow::Result<()> {
+    for (i, variant) in loaded.variants.iter().enumerate() {
+        let reference = &variant.spec.eval.target_variant;
+        if reference.is_empty() {
+            continue;
+        }
+        let best = rows
+            .iter()
+            .find(|r| r.get("variant") == Some(reference))
+            .and_then(|r| r.get("best_test_accuracy"))
+            .and_then(|v| v.parse::<f64>().ok());
+        let history = metrics::read(&dir.join(&variant.name).join("metrics.csv"))?;
+        let reached = best.and_then(|b| history.iter().find(|r| r.test_accuracy >= b));
+        rows[i].set(
+            "target_accuracy",
+            best.map(|b| b.to_string()).unwrap_or_default(),
+        );
+        rows[i].set(
+            "steps_to_target",
+            reached.map(|r| r.step.to_string()).unwrap_or_default(),
+        );
+    }
+    Ok(())
 }
 
 fn summary_row(variant: &Variant, result: &KindResult) -> SummaryRow {

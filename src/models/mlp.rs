@@ -2,11 +2,12 @@
 //! [dropout] per hidden layer, then a linear classifier.
 
 use burn::module::Param;
-use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear};
+use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::activation::{relu, sigmoid, tanh};
 
+use super::batch_norm::BatchNorm;
 use crate::spec::{Activation, ModelSpec};
 
 #[derive(Module, Debug)]
@@ -42,7 +43,7 @@ impl Mlp {
         let norms = if spec.batch_norm {
             spec.hidden
                 .iter()
-                .map(|&w| BatchNormConfig::new(w).init(device))
+                .map(|&w| BatchNorm::new(w, device))
                 .collect()
         } else {
             Vec::new()

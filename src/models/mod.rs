@@ -1,4 +1,5 @@
 //! Model definitions, one module per architecture family.
 
+pub mod batch_norm;
 pub mod count;
 pub mod mlp;

@@ -115,7 +115,7 @@ impl Observer for VariantProgress {
             Mode::Bar => {
                 if let Some(bar) = &self.bar {
                     bar.set_position(step);
-                    if step % 50 == 0 {
+                    if step.is_multiple_of(50) {
                         bar.set_message(self.message());
                     }
                 }

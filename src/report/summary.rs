@@ -20,6 +20,14 @@ impl SummaryRow {
         self.push(key, value.map(|v| v.to_string()).unwrap_or_default());
     }
 
+    /// Replaces the value of `key` (appending it if absent).
+    pub fn set(&mut self, key: &str, value: String) {
+        match self.0.iter_mut().find(|(k, _)| k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.0.push((key.to_string(), value)),
+        }
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0
             .iter()

@@ -145,6 +145,18 @@ pub fn load_str(src: &str, origin: &str, sets: &[Override]) -> anyhow::Result<Lo
             spec,
         });
     }
+    let names: Vec<&str> = resolved.iter().map(|v| v.name.as_str()).collect();
+    for v in &resolved {
+        let target = &v.spec.eval.target_variant;
+        if !target.is_empty() && !names.contains(&target.as_str()) {
+            bail_user!(
+                "{}: eval.target_variant: no variant `{target}`{}; variants: {}",
+                map.locate("eval.target_variant"),
+                did_you_mean(target, names.iter().copied()),
+                names.join(", ")
+            );
+        }
+    }
     Ok(LoadedSpec {
         source: None,
         variants: resolved,

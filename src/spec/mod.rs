@@ -200,6 +200,9 @@ pub struct EvalSpec {
     pub every: u64,
     /// The summary reports the first evaluated step reaching this test accuracy (0 = off).
     pub target_accuracy: f64,
+    /// Instead of a fixed target: the best test accuracy of this variant (the BN paper's
+    /// "steps to match Inception's maximum"). Empty = use `target_accuracy`.
+    pub target_variant: String,
     /// Test images whose last-hidden-layer activation inputs give the percentiles.
     pub probe_images: usize,
     /// Which unit of the last hidden layer is probed.
@@ -211,6 +214,7 @@ impl Default for EvalSpec {
         Self {
             every: 500,
             target_accuracy: 0.0,
+            target_variant: String::new(),
             probe_images: 1000,
             probe_unit: 0,
         }
