@@ -47,7 +47,7 @@ impl VariantProgress {
             let bar = ProgressBar::new(total).with_position(done);
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{prefix:>12} [{bar:30}] {pos}/{len} {msg} ({per_sec}, ETA {eta})",
+                    "{prefix:>12} [{bar:25}] {pos}/{len} {msg} ETA {eta}",
                 )
                 .expect("valid template")
                 .progress_chars("=> "),
@@ -77,7 +77,7 @@ impl VariantProgress {
     fn message(&self) -> String {
         let mut msg = format!("loss {:.4}", self.loss);
         if let Some(r) = &self.last_eval {
-            msg += &format!(" | test acc {:.2}%", 100.0 * r.test_accuracy);
+            msg += &format!(" acc {:.2}%", 100.0 * r.test_accuracy);
         }
         msg
     }
@@ -85,7 +85,7 @@ impl VariantProgress {
     fn line(&mut self, step: u64) {
         let elapsed = self.started.elapsed().as_secs_f64();
         eprintln!(
-            "[{}] step {step}/{} ({:.0}%) {} | {:.0}s elapsed",
+            "[{}] step {step}/{} ({:.0}%) {} | {:.0}s",
             self.name,
             self.total,
             100.0 * step as f64 / self.total as f64,
@@ -97,12 +97,17 @@ impl VariantProgress {
 
     pub fn finish(&mut self, status: &str) {
         match self.mode {
-            Mode::Bar => {
+            Mode::Bar | Mode::Lines => {
                 if let Some(bar) = &self.bar {
-                    bar.finish_with_message(format!("{} — {status}", self.message()));
+                    bar.finish_and_clear();
                 }
+                eprintln!(
+                    "[{}] {status} after {:.0}s: {}",
+                    self.name,
+                    self.started.elapsed().as_secs_f64(),
+                    self.message()
+                );
             }
-            Mode::Lines => eprintln!("[{}] {status}: {}", self.name, self.message()),
             Mode::Quiet => {}
         }
     }
