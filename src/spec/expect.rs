@@ -28,6 +28,11 @@ pub struct Expect {
     /// Check the drift instead: |value at `step` (or the end) - value at this step|.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift_since: Option<u64>,
+    /// Check the time to get there instead: the first evaluation step at which the
+    /// `metrics.csv` column `metric` is at least this (a number, or another variant's metric in
+    /// the same seed's run); never reaching it counts as infinitely many steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reach: Option<Bound>,
     /// The paper's figure, shown beside ours (a fraction for accuracies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paper: Option<f64>,
@@ -64,7 +69,8 @@ pub enum Bound {
     Variant(Reference),
 }
 
-/// A metric of a variant; `metric`, `step` and `drift_since` default to the claim's own.
+/// A metric of a variant. Without `metric` it is the claim's own measurement (`metric`,
+/// `step`, `drift_since`, `reach`) of this variant; with `metric`, just that value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reference {
@@ -200,7 +206,16 @@ pub(super) fn validate(
             ));
         }
         known(&e.variant, "variant")?;
-        for (key, bound) in e.bounds() {
+        if e.reach.is_some() && (e.step.is_some() || e.drift_since.is_some()) {
+            return Err(fail(
+                "reach",
+                "measures the steps to reach a value; it does not combine with `step` or \
+                 `drift_since`"
+                    .into(),
+            ));
+        }
+        let reach = e.reach.as_ref().map(|b| ("reach", b));
+        for (key, bound) in e.bounds().into_iter().chain(reach) {
             match bound {
                 Bound::Value(x) if !x.is_finite() => {
                     return Err(fail(key, format!("must be a finite number, got {x}")));
