@@ -71,6 +71,10 @@ pub enum Command {
         /// Print the claim table and exit with status 3 when a claim FAILs.
         #[arg(long)]
         check: bool,
+        /// Check the claims of this spec file (matched by `name`) instead of those its runs
+        /// were started with (repeatable).
+        #[arg(long = "claims", value_name = "SPEC")]
+        claims: Vec<PathBuf>,
         /// What to print: Markdown tables or the CSV.
         #[arg(long, value_enum, default_value = "md")]
         format: ReportFormat,

@@ -86,9 +86,10 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Report {
             dirs,
             check,
+            claims,
             format,
             out,
-        } => report_command(&dirs, check, format, out.as_deref()),
+        } => report_command(&dirs, check, &claims, format, out.as_deref()),
         Command::Data { command, data_dir } => data_command(
             command,
             DataOptions {
@@ -353,16 +354,17 @@ fn sweep_command(a: SweepArgs) -> anyhow::Result<()> {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
+    // No more workers than cells; each gets its share of the cores.
+    let jobs = a.jobs.min(plan.cells.len()).max(1);
     let threads = a
         .exec
         .threads
-        .unwrap_or_else(|| sweep::threads_per_job(a.jobs));
-    if a.jobs * threads > cores {
+        .unwrap_or_else(|| sweep::threads_per_job(jobs));
+    if jobs * threads > cores {
         progress::note(
             mode,
             &format!(
-                "warning: {} worker(s) x {threads} thread(s) > {cores} cores; they will slow each other down",
-                a.jobs
+                "warning: {jobs} worker(s) x {threads} thread(s) > {cores} cores; they will slow each other down"
             ),
         );
     }
@@ -370,7 +372,7 @@ fn sweep_command(a: SweepArgs) -> anyhow::Result<()> {
         &dir,
         &plan,
         &local::Options {
-            jobs: a.jobs,
+            jobs,
             threads,
             exe,
             extra,
@@ -388,8 +390,12 @@ fn sweep_command(a: SweepArgs) -> anyhow::Result<()> {
             dir.join("logs").display()
         );
     }
-    let doc =
-        crate::report::document::build(std::slice::from_ref(&dir), Some(&dir.join("report")))?;
+    // The claims as the spec file states them now (editing claims keeps the sweep).
+    let doc = crate::report::document::build(
+        std::slice::from_ref(&dir),
+        std::slice::from_ref(&a.spec),
+        Some(&dir.join("report")),
+    )?;
     print!("{}", doc.markdown);
     println!("report: {}", dir.join("report").join("report.md").display());
     Ok(())
@@ -455,10 +461,11 @@ fn status_command(dir: &Path) -> anyhow::Result<()> {
 fn report_command(
     dirs: &[PathBuf],
     check: bool,
+    claims: &[PathBuf],
     format: ReportFormat,
     out: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let doc = crate::report::document::build(dirs, out)?;
+    let doc = crate::report::document::build(dirs, claims, out)?;
     for (d, why) in &doc.collection.skipped {
         eprintln!("skipped {}: {why}", d.display());
     }

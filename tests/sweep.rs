@@ -151,6 +151,40 @@ fn a_sweep_runs_every_cell_once_and_reports_mean_and_std() {
         stdout(&check)
     );
 
+    // Edited claims (or description) keep the sweep, and can be checked without re-running.
+    let edited = t.path().join("tiny-edited.toml");
+    std::fs::write(
+        &edited,
+        std::fs::read_to_string(tiny_spec())
+            .unwrap()
+            .replace("Smoke test:", "Smoke test (edited):")
+            + "\n[[expect]]\nclaim = \"too few\"\nvariant = \"bn\"\nmetric = \"params\"\nat_most = 10\n",
+    )
+    .unwrap();
+    let mut args = sweep_args(d, &["--jobs", "2"]);
+    args[1] = edited.to_str().unwrap();
+    let same = run(&args);
+    assert!(same.status.success(), "{}", stderr(&same));
+    assert!(stderr(&same).contains("continuing"), "{}", stderr(&same));
+    assert!(
+        stderr(&same).contains("4 of 4 cells already done"),
+        "{}",
+        stderr(&same)
+    );
+    assert!(
+        stdout(&same).contains("4 PASS, 2 FAIL, 0 MISSING"),
+        "{}",
+        stdout(&same)
+    );
+    let check = run(&["report", d, "--check", "--claims", edited.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(3), "{}", stdout(&check));
+    assert!(stdout(&check).contains("too few"), "{}", stdout(&check));
+    // A changed setting is another sweep.
+    let mut args = sweep_args(d, &["--plan-only", "--set", "train.batch_size=10"]);
+    args[1] = edited.to_str().unwrap();
+    let other = run(&args);
+    assert_eq!(other.status.code(), Some(1), "{}", stderr(&other));
+
     // status: all done.
     let st = run(&["status", d]);
     assert!(st.status.success());

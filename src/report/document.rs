@@ -26,9 +26,33 @@ impl Document {
 }
 
 /// Builds the report of the runs under `dirs`; with `out`, writes `report.md`, `report.csv`,
-/// `claims.csv` and `plots/*.svg` there.
-pub fn build(dirs: &[PathBuf], out: Option<&Path>) -> anyhow::Result<Document> {
-    let collection = aggregate::collect(dirs)?;
+/// `claims.csv` and `plots/*.svg` there. The claims are those the runs' specs held, except for
+/// specs named by a file in `claims_from`, whose current `[[expect]]` entries replace them.
+pub fn build(
+    dirs: &[PathBuf],
+    claims_from: &[PathBuf],
+    out: Option<&Path>,
+) -> anyhow::Result<Document> {
+    let mut collection = aggregate::collect(dirs)?;
+    for path in claims_from {
+        let spec = crate::spec::load_file(path, &[])?;
+        let mut used = false;
+        for g in collection
+            .groups
+            .iter_mut()
+            .filter(|g| g.name == spec.name())
+        {
+            g.expects = spec.expects.clone();
+            used = true;
+        }
+        if !used {
+            crate::bail_user!(
+                "--claims {}: no runs of the spec `{}` among the results",
+                path.display(),
+                spec.name()
+            );
+        }
+    }
     let claims: Vec<ClaimResult> = collection
         .groups
         .iter()

@@ -100,6 +100,10 @@ pub struct Plan {
     /// The spec file as given when the sweep was planned (its text is in `spec.toml`).
     pub spec_source: String,
     pub spec_sha256: String,
+    /// SHA-256 of what the cells train: every cell's resolved variants, without the spec's
+    /// description and the paper's figures and claims, which change no result. Editing those
+    /// keeps the sweep; editing a setting makes a new one.
+    pub config_sha256: String,
     pub sets: Vec<String>,
     pub grid: Vec<Axis>,
     pub seeds: Vec<u64>,
@@ -147,6 +151,7 @@ impl Plan {
         let points = grid_points(req.grid);
         let sets: Vec<String> = req.sets.iter().map(|s| s.raw.clone()).collect();
         let mut cells = Vec::new();
+        let mut config = Sha256::new();
         for point in &points {
             let seed_list: Vec<Option<u64>> = if seeds.is_empty() {
                 vec![None]
@@ -166,6 +171,11 @@ impl Plan {
                         user_error!("{e} (in the grid point {})", point.join(" "))
                     }
                 })?;
+                for v in &loaded.variants {
+                    let mut spec = v.spec.clone();
+                    spec.description.clear();
+                    config.update(serde_json::to_vec(&(&v.name, &spec))?);
+                }
                 for w in loaded.warnings {
                     if !warnings.contains(&w) {
                         warnings.push(w);
@@ -184,6 +194,7 @@ impl Plan {
             name: base.name().to_string(),
             spec_source: req.spec.display().to_string(),
             spec_sha256: hex(&Sha256::digest(text.as_bytes())),
+            config_sha256: hex(&config.finalize()),
             sets,
             grid: req.grid.to_vec(),
             seeds,
@@ -192,17 +203,20 @@ impl Plan {
         Ok((plan, text, warnings))
     }
 
-    /// A short digest of what the plan runs (spec text, overrides, grid, seeds): the default
-    /// sweep dir is named after it, so the same command finds the same sweep again.
+    /// A short digest of what the plan runs (the cells' configurations, overrides, grid,
+    /// seeds): the default sweep dir is named after it, so the same command finds the same
+    /// sweep again.
     pub fn digest(&self) -> String {
-        let key = serde_json::to_string(&(&self.spec_sha256, &self.sets, &self.grid, &self.seeds))
-            .expect("plan serializes");
+        let key =
+            serde_json::to_string(&(&self.config_sha256, &self.sets, &self.grid, &self.seeds))
+                .expect("plan serializes");
         hex(&Sha256::digest(key.as_bytes()))[..10].to_string()
     }
 
-    /// The same cells from the same spec text (the spec's path may differ).
+    /// The same cells training the same configurations (the spec's path, description,
+    /// paper figures and claims may differ).
     pub fn same_as(&self, other: &Plan) -> bool {
-        self.spec_sha256 == other.spec_sha256 && self.cells == other.cells
+        self.config_sha256 == other.config_sha256 && self.cells == other.cells
     }
 
     pub fn read(dir: &Path) -> anyhow::Result<Plan> {
