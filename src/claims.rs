@@ -34,7 +34,7 @@ pub struct ClaimResult {
     pub config: String,
     pub claim: String,
     pub variant: String,
-    /// `test_accuracy@5000`, `|Δ probe_p50| 5000→50000`, `params`.
+    /// `test_accuracy@5000`, `drift of probe_p50 5000→end`, `params`.
     pub metric: String,
     /// Our value (mean over seeds), formatted.
     pub ours: String,
@@ -110,7 +110,7 @@ impl<'a> Probe<'a> {
         }
         match (self.step, self.drift_since) {
             (s, Some(d)) => format!(
-                "|Δ {m}| {d}→{}",
+                "drift of {m} {d}→{}",
                 s.map(|s| s.to_string()).unwrap_or_else(|| "end".into())
             ),
             (Some(s), None) => format!("{m}@{s}"),
@@ -238,11 +238,14 @@ fn show(metric: &str, x: f64) -> String {
     if x.is_infinite() {
         return "never".into();
     }
-    let plain = !metric.starts_with('|') && !metric.starts_with("steps to");
+    let plain = !metric.starts_with("drift of") && !metric.starts_with("steps to");
     if plain && metric.contains("accuracy") && (0.0..=1.0).contains(&x) {
         return format!("{:.2}%", 100.0 * x);
     }
-    if x.fract() == 0.0 && x.abs() < 1e15 {
+    if x.abs() >= 1e6 {
+        return format!("{}M", trim(x / 1e6));
+    }
+    if x.fract() == 0.0 {
         return format!("{x:.0}");
     }
     let mag = x.abs();

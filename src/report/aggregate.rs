@@ -179,9 +179,11 @@ fn walk(d: &Path, depth: usize, out: &mut Vec<PathBuf>) {
     };
     for e in entries.flatten() {
         let p = e.path();
+        // Checkpoints, sweep logs, and reports written by `runner report --out`.
         let skip = p
             .file_name()
-            .is_some_and(|n| n == "checkpoints" || n == "report" || n == "logs");
+            .is_some_and(|n| n == "checkpoints" || n == "logs")
+            || p.join("report.md").is_file();
         if p.is_dir() && !skip {
             walk(&p, depth + 1, out);
         }
@@ -597,6 +599,12 @@ pub fn group_table(group: &Group) -> String {
 }
 
 pub fn markdown_table(header: &[String], rows: &[Vec<String>]) -> String {
+    let escape = |c: &String| c.replace('|', "\\|");
+    let header: Vec<String> = header.iter().map(escape).collect();
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(escape).collect())
+        .collect();
     let widths: Vec<usize> = (0..header.len())
         .map(|i| {
             rows.iter()
@@ -617,7 +625,7 @@ pub fn markdown_table(header: &[String], rows: &[Vec<String>]) -> String {
     let mut out = line(header.iter().map(String::as_str).collect());
     let dashes: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
     out += &line(dashes.iter().map(String::as_str).collect());
-    for r in rows {
+    for r in &rows {
         out += &line(r.iter().map(String::as_str).collect());
     }
     out
