@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::spec::Override;
+use crate::sweep::Axis;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -48,6 +49,39 @@ pub enum Command {
         #[command(flatten)]
         exec: ExecArgs,
     },
+    /// Run a spec over a grid of overrides and seeds: locally with K workers, or as a Slurm
+    /// job array. Running the same command again only runs the cells that did not finish.
+    Sweep(Box<SweepArgs>),
+    /// Run one cell of a sweep (what each local worker and Slurm array task runs).
+    RunCell {
+        sweep_dir: PathBuf,
+        index: usize,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
+    /// Done / running / queued / failed / missing cells of a sweep, and the --array= list
+    /// that re-runs the failed and missing ones.
+    Status { sweep_dir: PathBuf },
+    /// Tables over runs and sweeps (mean ± std over seeds, the paper's figures beside ours),
+    /// learning-curve plots, and the specs' claims checked.
+    Report {
+        /// Run dirs, sweep dirs, or folders holding them (e.g. results/).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Print the claim table and exit with status 3 when a claim FAILs.
+        #[arg(long)]
+        check: bool,
+        /// Check the claims of this spec file (matched by `name`) instead of those its runs
+        /// were started with (repeatable).
+        #[arg(long = "claims", value_name = "SPEC")]
+        claims: Vec<PathBuf>,
+        /// What to print: Markdown tables or the CSV.
+        #[arg(long, value_enum, default_value = "md")]
+        format: ReportFormat,
+        /// Also write report.md, report.csv, claims.csv and plots/*.svg here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Datasets: list what is known and found, fetch, verify checksums.
     Data {
         #[command(subcommand)]
@@ -56,6 +90,79 @@ pub enum Command {
         #[arg(long, global = true)]
         data_dir: Option<PathBuf>,
     },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Md,
+    Csv,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    pub spec: PathBuf,
+    /// A grid axis: --grid train.lr=0.05,0.1,0.5 (repeat for more axes; values are TOML,
+    /// commas inside [...] do not split).
+    #[arg(long = "grid", value_name = "KEY=V1,V2,...")]
+    pub grid: Vec<Axis>,
+    /// Run N seeds per grid point: the spec's seed and the N-1 after it.
+    #[arg(long)]
+    pub seeds: Option<usize>,
+    /// The first seed with --seeds (default: the spec's `seed`).
+    #[arg(long)]
+    pub first_seed: Option<u64>,
+    #[command(flatten)]
+    pub sets: SetArgs,
+    /// The sweep directory (default: RESULTS/<name>/sweep-<digest of spec, overrides, grid and
+    /// seeds>, so the same command finds the same sweep).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Where default sweep directories go.
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+    /// Cells run at once: local worker processes, or the array's %K limit with --slurm.
+    #[arg(long, short = 'j', default_value_t = 1)]
+    pub jobs: usize,
+    /// Write the plan and print it; run nothing.
+    #[arg(long)]
+    pub plan_only: bool,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+    #[command(flatten)]
+    pub slurm: SlurmArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct SlurmArgs {
+    /// Write SWEEP/sweep.sbatch (a job array, one task per cell) instead of running locally.
+    #[arg(long)]
+    pub slurm: bool,
+    /// With --slurm: submit it with sbatch.
+    #[arg(long, requires = "slurm")]
+    pub submit: bool,
+    /// With --slurm: #SBATCH --partition.
+    #[arg(long, requires = "slurm")]
+    pub partition: Option<String>,
+    /// With --slurm: #SBATCH --time (e.g. 1:00:00).
+    #[arg(long, requires = "slurm")]
+    pub time: Option<String>,
+    /// With --slurm: #SBATCH --cpus-per-task; each task uses that many threads.
+    #[arg(long, requires = "slurm", default_value_t = 1)]
+    pub cpus_per_task: usize,
+    /// With --slurm: #SBATCH --gpus (e.g. 1).
+    #[arg(long, requires = "slurm")]
+    pub gpus: Option<String>,
+    /// With --slurm: #SBATCH --mem (e.g. 4G).
+    #[arg(long, requires = "slurm")]
+    pub mem: Option<String>,
+    /// With --slurm: another #SBATCH line, verbatim (--sbatch=--account=abc).
+    #[arg(
+        long = "sbatch",
+        requires = "slurm",
+        value_name = "OPTION",
+        allow_hyphen_values = true
+    )]
+    pub sbatch: Vec<String>,
 }
 
 #[derive(Args, Debug)]

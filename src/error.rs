@@ -31,3 +31,19 @@ macro_rules! bail_user {
 pub fn is_user_error(err: &anyhow::Error) -> bool {
     err.chain().any(|e| e.is::<UserError>())
 }
+
+/// Ends the program with a specific exit status and message (not an error in runner): a sweep
+/// cell held by another process (75), claims that failed their check (3).
+#[derive(Debug)]
+pub struct Exit {
+    pub code: u8,
+    pub message: String,
+}
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}

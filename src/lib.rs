@@ -1,5 +1,6 @@
 //! runner: reproduces published deep-learning experiments from TOML specs on burn.
 
+pub mod claims;
 pub mod cli;
 pub mod commands;
 pub mod data;
@@ -9,4 +10,5 @@ pub mod models;
 pub mod report;
 pub mod session;
 pub mod spec;
+pub mod sweep;
 pub mod train;

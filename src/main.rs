@@ -18,6 +18,10 @@ fn main() -> ExitCode {
     match runner::commands::execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
+            if let Some(exit) = err.downcast_ref::<runner::error::Exit>() {
+                eprintln!("{}", exit.message);
+                return ExitCode::from(exit.code);
+            }
             let user = runner::error::is_user_error(&err);
             if user {
                 eprintln!("error: {err}");

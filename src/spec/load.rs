@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::expect::{self, Expect};
 use super::locate::{SourceMap, join};
 use super::overrides::{self, Override};
 use super::{ExperimentSpec, validate};
@@ -16,6 +17,8 @@ pub struct LoadedSpec {
     pub variants: Vec<Variant>,
     /// Warnings for the user (e.g. a `--set` that every variant overrides).
     pub warnings: Vec<String>,
+    /// The paper's claims (`[[expect]]`), checked by `runner report --check`.
+    pub expects: Vec<Expect>,
 }
 
 #[derive(Clone, Debug)]
@@ -60,6 +63,9 @@ impl LoadedSpec {
             variants.push(toml::Value::Table(t));
         }
         top.insert("variant".into(), toml::Value::Array(variants));
+        if !self.expects.is_empty() {
+            top.insert("expect".into(), toml::Value::try_from(&self.expects)?);
+        }
         Ok(toml::to_string(&top)?)
     }
 }
@@ -76,6 +82,7 @@ pub fn load_str(src: &str, origin: &str, sets: &[Override]) -> anyhow::Result<Lo
     let map = SourceMap::parse(src, origin)?;
     let mut base: toml::Table = toml::from_str(src).map_err(|e| user_error!("{origin}: {e}"))?;
     let mut variants = take_variants(&mut base, &map)?;
+    let expects = expect::take(&mut base, &map)?;
 
     let names: Vec<String> = variants.iter().map(|v| v.name.clone()).collect();
     let mut warnings = Vec::new();
@@ -157,10 +164,12 @@ pub fn load_str(src: &str, origin: &str, sets: &[Override]) -> anyhow::Result<Lo
             );
         }
     }
+    expect::validate(&expects, &names, &map)?;
     Ok(LoadedSpec {
         source: None,
         variants: resolved,
         warnings,
+        expects,
     })
 }
 
@@ -282,7 +291,9 @@ impl Blame<'_> {
 }
 
 /// The dotted key path of a deserialization error and a message with a did-you-mean.
-fn describe_serde_error(err: &serde_path_to_error::Error<toml::de::Error>) -> (String, String) {
+pub(super) fn describe_serde_error(
+    err: &serde_path_to_error::Error<toml::de::Error>,
+) -> (String, String) {
     let mut path = err
         .path()
         .to_string()

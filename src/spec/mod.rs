@@ -1,11 +1,13 @@
 //! Experiment specs: plain serde structs with the papers' settings as defaults, loaded from
 //! TOML with `[[variant]]` overrides and `--set` edits, and validated before any training.
 
+mod expect;
 mod load;
 mod locate;
 mod overrides;
 mod validate;
 
+pub use expect::{Bound, Expect, Reference};
 pub use load::{LoadedSpec, Variant, load_file, load_str};
 pub use overrides::Override;
 

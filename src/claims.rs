@@ -1,0 +1,454 @@
+//! Checking a spec's `[[expect]]` claims against the results of its runs: PASS, FAIL, or
+//! MISSING (no result to judge: the variant, column or evaluation step is absent).
+//!
+//! A claim is judged on the mean over the seeds of a configuration. A `steps_to_*` column left
+//! empty by a finished run means the target was never reached and counts as infinitely many
+//! steps.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::report::aggregate::{Group, Run, markdown_table, stat};
+use crate::spec::{Bound, Expect, Reference};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Missing,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::Missing => "MISSING",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ClaimResult {
+    pub spec: String,
+    pub config: String,
+    pub claim: String,
+    pub variant: String,
+    /// `test_accuracy@5000`, `drift of probe_p50 5000→end`, `params`.
+    pub metric: String,
+    /// Our value (mean over seeds), formatted.
+    pub ours: String,
+    pub paper: String,
+    /// The conditions, with the other side's value: `> baseline 91.50%`.
+    pub check: String,
+    pub verdict: Verdict,
+    /// Seeds used, or why it is missing.
+    pub note: String,
+}
+
+/// A metric of a variant, averaged over the group's seeds.
+struct Value {
+    mean: f64,
+    used: usize,
+    runs: usize,
+}
+
+/// What is measured of a variant: a column, at a step, as a drift, or as the steps to reach
+/// a value.
+#[derive(Clone)]
+struct Probe<'a> {
+    metric: &'a str,
+    step: Option<u64>,
+    drift_since: Option<u64>,
+    reach: Option<&'a Bound>,
+}
+
+impl<'a> Probe<'a> {
+    fn of(e: &'a Expect) -> Self {
+        Probe {
+            metric: &e.metric,
+            step: e.step,
+            drift_since: e.drift_since,
+            reach: e.reach.as_ref(),
+        }
+    }
+
+    /// The probe a reference means: the claim's own, or just the named metric.
+    fn of_reference(own: &Probe<'a>, r: &'a Reference) -> Self {
+        match &r.metric {
+            None => Probe {
+                step: r.step.or(own.step),
+                drift_since: r.drift_since.or(own.drift_since),
+                ..own.clone()
+            },
+            Some(m) => Probe {
+                metric: m,
+                step: r.step,
+                drift_since: r.drift_since,
+                reach: None,
+            },
+        }
+    }
+
+    fn name(&self) -> String {
+        let m = self.metric;
+        if let Some(b) = self.reach {
+            let target = match b {
+                Bound::Value(x) => show(m, *x),
+                Bound::Variant(r) => {
+                    let p = Probe::of_reference(
+                        &Probe {
+                            reach: None,
+                            ..self.clone()
+                        },
+                        r,
+                    );
+                    format!("{} {}", r.variant, p.name())
+                }
+            };
+            return format!("steps to {m} ≥ {target}");
+        }
+        match (self.step, self.drift_since) {
+            (s, Some(d)) => format!(
+                "drift of {m} {d}→{}",
+                s.map(|s| s.to_string()).unwrap_or_else(|| "end".into())
+            ),
+            (Some(s), None) => format!("{m}@{s}"),
+            (None, None) => m.to_string(),
+        }
+    }
+
+    /// The value in one run.
+    fn measure(&self, run: &Run, variant: &str) -> Result<f64, String> {
+        let metric = self.metric;
+        let row = run
+            .rows
+            .get(variant)
+            .ok_or_else(|| format!("no variant `{variant}` in the results"))?;
+        if let Some(b) = self.reach {
+            let target = match b {
+                Bound::Value(x) => *x,
+                Bound::Variant(r) => {
+                    let own = Probe {
+                        reach: None,
+                        ..self.clone()
+                    };
+                    Probe::of_reference(&own, r).measure(run, &r.variant)?
+                }
+            };
+            let history = read_metrics(&run.dir.join(variant).join("metrics.csv"), metric)
+                .map_err(|e| format!("`{metric}` of `{variant}`: {e}"))?;
+            return Ok(history
+                .iter()
+                .find(|(_, v)| **v >= target)
+                .map(|(s, _)| *s as f64)
+                .unwrap_or(f64::INFINITY));
+        }
+        if self.step.is_none()
+            && self.drift_since.is_none()
+            && let Some(v) = row.get(metric)
+        {
+            if v.is_empty() {
+                let done = row.get("status").is_some_and(|s| s == "done");
+                if metric.starts_with("steps_to") && done {
+                    return Ok(f64::INFINITY);
+                }
+                return Err(format!("`{metric}` of `{variant}` is empty"));
+            }
+            return v
+                .parse::<f64>()
+                .map_err(|_| format!("`{metric}` of `{variant}` is not a number: {v}"));
+        }
+        let history = read_metrics(&run.dir.join(variant).join("metrics.csv"), metric)
+            .map_err(|e| format!("`{metric}` of `{variant}`: {e}"))?;
+        let at = |s: Option<u64>| -> Result<f64, String> {
+            match s {
+                Some(s) => history
+                    .get(&s)
+                    .copied()
+                    .ok_or_else(|| format!("`{variant}` has no evaluation at step {s}")),
+                None => history
+                    .values()
+                    .next_back()
+                    .copied()
+                    .ok_or_else(|| format!("`{variant}` has no evaluations")),
+            }
+        };
+        let v = at(self.step)?;
+        match self.drift_since {
+            Some(d) => Ok((v - at(Some(d))?).abs()),
+            None => Ok(v),
+        }
+    }
+
+    /// The mean over the group's seeds (an infinite value, a target never reached, wins).
+    fn value(&self, group: &Group, variant: &str) -> Result<Value, String> {
+        let mut values = Vec::new();
+        let mut first_err = None;
+        for run in &group.runs {
+            match self.measure(run, variant) {
+                Ok(v) => values.push(v),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        if values.is_empty() {
+            return Err(first_err.unwrap_or_else(|| "no runs".into()));
+        }
+        let mean = if values.iter().any(|v| v.is_infinite()) {
+            values.iter().sum()
+        } else {
+            stat(&values).map(|(m, _)| m).unwrap_or(f64::NAN)
+        };
+        Ok(Value {
+            mean,
+            used: values.len(),
+            runs: group.runs.len(),
+        })
+    }
+}
+
+/// `step -> value` of one metrics.csv column.
+fn read_metrics(path: &Path, column: &str) -> Result<BTreeMap<u64, f64>, String> {
+    let mut r = csv::Reader::from_path(path).map_err(|_| "no metrics.csv".to_string())?;
+    let headers = r.headers().map_err(|e| e.to_string())?.clone();
+    let Some(ci) = headers.iter().position(|h| h == column) else {
+        return Err("no such column in summary.csv or metrics.csv".into());
+    };
+    let si = headers
+        .iter()
+        .position(|h| h == "step")
+        .ok_or("metrics.csv has no step column")?;
+    let mut out = BTreeMap::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| e.to_string())?;
+        let (Some(s), Some(v)) = (rec.get(si), rec.get(ci)) else {
+            continue;
+        };
+        if let (Ok(s), Ok(v)) = (s.parse::<u64>(), v.parse::<f64>()) {
+            out.insert(s, v);
+        }
+    }
+    Ok(out)
+}
+
+/// Formats a value for people: accuracies in percent, "never" for infinity.
+fn show(metric: &str, x: f64) -> String {
+    if x.is_infinite() {
+        return "never".into();
+    }
+    let plain = !metric.starts_with("drift of") && !metric.starts_with("steps to");
+    if plain && metric.contains("accuracy") && (0.0..=1.0).contains(&x) {
+        return format!("{:.2}%", 100.0 * x);
+    }
+    if x.abs() >= 1e6 {
+        return format!("{}M", trim(x / 1e6));
+    }
+    if x.fract() == 0.0 {
+        return format!("{x:.0}");
+    }
+    let mag = x.abs();
+    if mag >= 100.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+/// Judges every claim of a group.
+pub fn evaluate(group: &Group) -> Vec<ClaimResult> {
+    group.expects.iter().map(|e| judge(group, e)).collect()
+}
+
+fn judge(group: &Group, e: &Expect) -> ClaimResult {
+    let probe = Probe::of(e);
+    let metric = probe.name();
+    let mut result = ClaimResult {
+        spec: group.name.clone(),
+        config: group.label.clone(),
+        claim: e.claim.clone(),
+        variant: e.variant.clone(),
+        metric: metric.clone(),
+        ours: String::new(),
+        paper: e.paper.map(|p| show(&metric, p)).unwrap_or_default(),
+        check: describe_checks(e, &metric),
+        verdict: Verdict::Missing,
+        note: String::new(),
+    };
+    let ours = match probe.value(group, &e.variant) {
+        Ok(v) => v,
+        Err(why) => {
+            result.note = why;
+            return result;
+        }
+    };
+    result.ours = show(&metric, ours.mean);
+    result.note = if ours.used == ours.runs {
+        format!("{} seed(s)", ours.used)
+    } else {
+        format!("{} of {} seeds", ours.used, ours.runs)
+    };
+    let mut checks = Vec::new();
+    let mut pass = true;
+    let x = ours.mean;
+    if let Some(p) = e.paper {
+        // Inclusive, up to rounding: 0.51 is within 0.01 of 0.5.
+        let slack = 1e-9 * p.abs().max(1.0);
+        if let Some(t) = e.tolerance {
+            pass &= (x - p).abs() <= t + slack;
+            checks.push(format!("within {} of paper", show(&metric, t)));
+        }
+        if let Some(r) = e.rel_tolerance {
+            pass &= (x - p).abs() <= r * p.abs() + slack;
+            checks.push(format!("within {}% of paper", trim(100.0 * r)));
+        }
+    }
+    let margin = e.margin.unwrap_or(0.0);
+    for (key, bound) in e.bounds() {
+        let (b, what) = match bound {
+            Bound::Value(b) => (*b, show(&metric, *b)),
+            Bound::Variant(r) => {
+                let other = Probe::of_reference(&probe, r);
+                let other_name = other.name();
+                let shown_name = if other_name == metric {
+                    r.variant.clone()
+                } else {
+                    format!("{} {other_name}", r.variant)
+                };
+                match other.value(group, &r.variant) {
+                    Ok(v) => (
+                        v.mean,
+                        format!("{shown_name} {}", show(&other_name, v.mean)),
+                    ),
+                    Err(why) => {
+                        result.note = why;
+                        return result;
+                    }
+                }
+            }
+        };
+        let (sym, ok) = match key {
+            "at_least" => ("≥", x >= b),
+            "at_most" => ("≤", x <= b),
+            "above" => (">", x > b + margin),
+            _ => ("<", x < b - margin),
+        };
+        pass &= ok;
+        let by = if margin > 0.0 && matches!(key, "above" | "below") {
+            format!(" by {}", show(&metric, margin))
+        } else {
+            String::new()
+        };
+        checks.push(format!("{sym} {what}{by}"));
+    }
+    result.check = checks.join(", ");
+    result.verdict = if pass { Verdict::Pass } else { Verdict::Fail };
+    result
+}
+
+/// The checks of a claim without values, for MISSING rows.
+fn describe_checks(e: &Expect, metric: &str) -> String {
+    let mut out = Vec::new();
+    if let Some(t) = e.tolerance {
+        out.push(format!("within {} of paper", show(metric, t)));
+    }
+    if let Some(r) = e.rel_tolerance {
+        out.push(format!("within {}% of paper", trim(100.0 * r)));
+    }
+    for (key, b) in e.bounds() {
+        let sym = match key {
+            "at_least" => "≥",
+            "at_most" => "≤",
+            "above" => ">",
+            _ => "<",
+        };
+        let what = match b {
+            Bound::Value(x) => show(metric, *x),
+            Bound::Variant(r) => match &r.metric {
+                Some(m) => format!("{} {m}", r.variant),
+                None => r.variant.clone(),
+            },
+        };
+        out.push(format!("{sym} {what}"));
+    }
+    out.join(", ")
+}
+
+fn trim(x: f64) -> String {
+    let s = format!("{x:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+pub fn count(results: &[ClaimResult], v: Verdict) -> usize {
+    results.iter().filter(|r| r.verdict == v).count()
+}
+
+/// The claim table in Markdown, with a closing count.
+pub fn markdown(results: &[ClaimResult]) -> String {
+    if results.is_empty() {
+        return "No claims: the specs of these runs declare no `[[expect]]`.\n".into();
+    }
+    let with_config = results.iter().any(|r| !r.config.is_empty());
+    let mut header: Vec<String> = vec!["spec".into()];
+    if with_config {
+        header.push("config".into());
+    }
+    header.extend(
+        [
+            "claim", "variant", "metric", "ours", "paper", "check", "result", "note",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .map(|r| {
+            let mut row = vec![r.spec.clone()];
+            if with_config {
+                row.push(r.config.clone());
+            }
+            row.extend([
+                r.claim.clone(),
+                r.variant.clone(),
+                r.metric.clone(),
+                r.ours.clone(),
+                r.paper.clone(),
+                r.check.clone(),
+                r.verdict.as_str().to_string(),
+                r.note.clone(),
+            ]);
+            row
+        })
+        .collect();
+    let mut out = markdown_table(&header, &rows);
+    out += &format!(
+        "\n{} PASS, {} FAIL, {} MISSING\n",
+        count(results, Verdict::Pass),
+        count(results, Verdict::Fail),
+        count(results, Verdict::Missing)
+    );
+    out
+}
+
+pub fn csv(results: &[ClaimResult]) -> anyhow::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "spec", "config", "claim", "variant", "metric", "ours", "paper", "check", "result", "note",
+    ])?;
+    for r in results {
+        w.write_record([
+            &r.spec,
+            &r.config,
+            &r.claim,
+            &r.variant,
+            &r.metric,
+            &r.ours,
+            &r.paper,
+            &r.check,
+            r.verdict.as_str(),
+            &r.note,
+        ])?;
+    }
+    Ok(w.into_inner()?)
+}

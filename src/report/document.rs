@@ -1,0 +1,141 @@
+//! The whole report of `runner report DIR...`: per-spec tables, learning-curve plots and the
+//! claim table, as Markdown and CSV, optionally written to a folder.
+//!
+//! Nothing in it depends on where the runs are or how long they took, so the report of a
+//! sweep that was killed and continued is byte-identical to that of an uninterrupted one.
+
+use std::path::{Path, PathBuf};
+
+use super::aggregate::{self, Collection};
+use crate::claims::{self, ClaimResult, Verdict};
+
+pub struct Document {
+    pub collection: Collection,
+    pub claims: Vec<ClaimResult>,
+    pub markdown: String,
+    pub csv: Vec<u8>,
+    pub claims_csv: Vec<u8>,
+    /// Files written (with `out`).
+    pub written: Vec<PathBuf>,
+}
+
+impl Document {
+    pub fn failed(&self) -> usize {
+        claims::count(&self.claims, Verdict::Fail)
+    }
+}
+
+/// Builds the report of the runs under `dirs`; with `out`, writes `report.md`, `report.csv`,
+/// `claims.csv` and `plots/*.svg` there. The claims are those the runs' specs held, except for
+/// specs named by a file in `claims_from`, whose current `[[expect]]` entries replace them.
+pub fn build(
+    dirs: &[PathBuf],
+    claims_from: &[PathBuf],
+    out: Option<&Path>,
+) -> anyhow::Result<Document> {
+    let mut collection = aggregate::collect(dirs)?;
+    for path in claims_from {
+        let spec = crate::spec::load_file(path, &[])?;
+        let mut used = false;
+        for g in collection
+            .groups
+            .iter_mut()
+            .filter(|g| g.name == spec.name())
+        {
+            g.expects = spec.expects.clone();
+            used = true;
+        }
+        if !used {
+            crate::bail_user!(
+                "--claims {}: no runs of the spec `{}` among the results",
+                path.display(),
+                spec.name()
+            );
+        }
+    }
+    let claims: Vec<ClaimResult> = collection
+        .groups
+        .iter()
+        .flat_map(claims::evaluate)
+        .collect();
+    let mut plots: Vec<Option<String>> = vec![None; collection.groups.len()];
+    let mut written = Vec::new();
+    if let Some(out) = out {
+        std::fs::create_dir_all(out.join("plots"))
+            .map_err(|e| crate::user_error!("cannot create {}: {e}", out.display()))?;
+        for (i, g) in collection.groups.iter().enumerate() {
+            let file = plot_name(&collection, i);
+            let path = out.join("plots").join(&file);
+            let title = if g.label.is_empty() {
+                g.name.clone()
+            } else {
+                format!("{}: {}", g.name, g.label)
+            };
+            if super::plots::learning_curves(g, &title, &path)? {
+                plots[i] = Some(format!("plots/{file}"));
+                written.push(path);
+            }
+        }
+    }
+    let markdown = markdown(&collection, &claims, &plots);
+    let csv = aggregate::csv(&collection)?;
+    let claims_csv = claims::csv(&claims)?;
+    if let Some(out) = out {
+        for (name, bytes) in [
+            ("report.md", markdown.as_bytes()),
+            ("report.csv", &csv[..]),
+            ("claims.csv", &claims_csv[..]),
+        ] {
+            let p = out.join(name);
+            super::run_dir::write_atomic(&p, bytes)?;
+            written.push(p);
+        }
+    }
+    Ok(Document {
+        collection,
+        claims,
+        markdown,
+        csv,
+        claims_csv,
+        written,
+    })
+}
+
+fn plot_name(c: &Collection, i: usize) -> String {
+    let g = &c.groups[i];
+    let same: Vec<usize> = (0..c.groups.len())
+        .filter(|&j| c.groups[j].name == g.name)
+        .collect();
+    if same.len() == 1 {
+        format!("{}.svg", aggregate::slug(&g.name))
+    } else {
+        let k = same.iter().position(|&j| j == i).unwrap_or(0) + 1;
+        format!("{}-{k}.svg", aggregate::slug(&g.name))
+    }
+}
+
+fn markdown(c: &Collection, claims: &[ClaimResult], plots: &[Option<String>]) -> String {
+    let mut out = String::from("# Results\n");
+    let mut last_name = None;
+    for (i, g) in c.groups.iter().enumerate() {
+        if last_name != Some(&g.name) {
+            out += &format!("\n## {} (`{}`)\n", g.name, g.kind);
+            last_name = Some(&g.name);
+        }
+        if !g.label.is_empty() {
+            out += &format!("\n### {}\n", g.label);
+        }
+        out += &format!(
+            "\nMean ± std over {} seed(s) ({}).\n\n",
+            g.runs.len(),
+            g.seeds().join(", ")
+        );
+        out += &aggregate::group_table(g);
+        if let Some(p) = &plots[i] {
+            out += &format!("\n![learning curves]({p})\n");
+        }
+    }
+    out += "\n## Claims\n\n";
+    out += &claims::markdown(claims);
+    out
+}

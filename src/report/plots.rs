@@ -1,0 +1,164 @@
+//! Learning curves as SVG (plotters' SVG backend, which leaves text to the viewer, so no system
+//! fonts are needed): one file per configuration of a spec, one panel per `metrics.csv` column,
+//! one line per variant (the mean over seeds) with a band from the lowest to the highest seed.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use super::aggregate::Group;
+
+/// `variant -> column -> step -> values over seeds`.
+type Curves = BTreeMap<String, BTreeMap<String, BTreeMap<u64, Vec<f64>>>>;
+
+/// Columns that are the x axis or bookkeeping rather than a curve.
+const NOT_CURVES: &[&str] = &["step", "epoch", "lr"];
+
+fn read(group: &Group) -> (Vec<String>, Curves) {
+    let mut columns: Vec<String> = Vec::new();
+    let mut curves: Curves = BTreeMap::new();
+    for run in &group.runs {
+        for v in &group.variants {
+            let Ok(mut r) = csv::Reader::from_path(run.dir.join(v).join("metrics.csv")) else {
+                continue;
+            };
+            let Ok(headers) = r.headers().cloned() else {
+                continue;
+            };
+            let Some(si) = headers.iter().position(|h| h == "step") else {
+                continue;
+            };
+            for h in headers.iter() {
+                if !NOT_CURVES.contains(&h) && !columns.iter().any(|c| c == h) {
+                    columns.push(h.to_string());
+                }
+            }
+            for rec in r.records().flatten() {
+                let Some(step) = rec.get(si).and_then(|s| s.parse::<u64>().ok()) else {
+                    continue;
+                };
+                for (i, h) in headers.iter().enumerate() {
+                    if NOT_CURVES.contains(&h) {
+                        continue;
+                    }
+                    if let Some(x) = rec.get(i).and_then(|s| s.parse::<f64>().ok())
+                        && x.is_finite()
+                    {
+                        curves
+                            .entry(v.clone())
+                            .or_default()
+                            .entry(h.to_string())
+                            .or_default()
+                            .entry(step)
+                            .or_default()
+                            .push(x);
+                    }
+                }
+            }
+        }
+    }
+    columns.retain(|c| curves.values().any(|m| m.contains_key(c)));
+    (columns, curves)
+}
+
+/// Writes the learning curves of `group` to `path` (SVG). Returns false when there is nothing
+/// to plot.
+pub fn learning_curves(group: &Group, title: &str, path: &Path) -> anyhow::Result<bool> {
+    let (columns, curves) = read(group);
+    if columns.is_empty() {
+        return Ok(false);
+    }
+    let cols = if columns.len() > 1 { 2 } else { 1 };
+    let rows = columns.len().div_ceil(cols);
+    let (pw, ph) = (520u32, 320u32);
+    let size = (pw * cols as u32, ph * rows as u32 + 40);
+    let err = |e: &dyn std::fmt::Display| anyhow::anyhow!("plotting {}: {e}", path.display());
+    let root = SVGBackend::new(path, size).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let root = root
+        .titled(title, ("sans-serif", 20))
+        .map_err(|e| err(&e))?;
+    let panels = root.split_evenly((rows, cols));
+    for (k, (panel, column)) in panels.iter().zip(&columns).enumerate() {
+        let mut xmax = 1u64;
+        let (mut ymin, mut ymax) = (f64::INFINITY, f64::NEG_INFINITY);
+        for per_col in curves.values() {
+            for (step, vals) in per_col.get(column).into_iter().flatten() {
+                xmax = xmax.max(*step);
+                for v in vals {
+                    ymin = ymin.min(*v);
+                    ymax = ymax.max(*v);
+                }
+            }
+        }
+        if !ymin.is_finite() {
+            continue;
+        }
+        let pad = ((ymax - ymin) * 0.05).max(1e-6);
+        let (y0, y1) = (ymin - pad, ymax + pad);
+        let mut chart = ChartBuilder::on(panel)
+            .caption(column, ("sans-serif", 15))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(55)
+            .build_cartesian_2d(0f64..xmax as f64, y0..y1)
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc("step")
+            .x_labels(6)
+            .y_labels(6)
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .light_line_style(WHITE)
+            .draw()
+            .map_err(|e| err(&e))?;
+        for (i, v) in group.variants.iter().enumerate() {
+            let Some(points) = curves.get(v).and_then(|m| m.get(column)) else {
+                continue;
+            };
+            let color = Palette99::pick(i).to_rgba();
+            let mean: Vec<(f64, f64)> = points
+                .iter()
+                .map(|(s, vals)| (*s as f64, vals.iter().sum::<f64>() / vals.len() as f64))
+                .collect();
+            if points.values().any(|vals| vals.len() > 1) {
+                let lo = points.iter().map(|(s, vals)| {
+                    (
+                        *s as f64,
+                        vals.iter().copied().fold(f64::INFINITY, f64::min),
+                    )
+                });
+                let hi = points.iter().map(|(s, vals)| {
+                    (
+                        *s as f64,
+                        vals.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                    )
+                });
+                let band: Vec<(f64, f64)> = hi.chain(lo.rev()).collect();
+                chart
+                    .draw_series(std::iter::once(Polygon::new(band, color.mix(0.2).filled())))
+                    .map_err(|e| err(&e))?;
+            }
+            let series = chart
+                .draw_series(LineSeries::new(mean, color.stroke_width(2)))
+                .map_err(|e| err(&e))?;
+            if k == 0 {
+                series.label(v.as_str()).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                });
+            }
+        }
+        if k == 0 {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .position(SeriesLabelPosition::LowerRight)
+                .draw()
+                .map_err(|e| err(&e))?;
+        }
+    }
+    root.present().map_err(|e| err(&e))?;
+    Ok(true)
+}

@@ -1,0 +1,359 @@
+//! `runner report`: aggregation over seeds, grouping by configuration, claims, on hand-made
+//! run dirs of a kind this binary does not have (the report reads only files).
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+/// A finished run dir of a made-up kind, with a summary row per variant
+/// `(name, final_test_accuracy, steps_to_target, params)` and a metrics.csv each.
+fn fake_run(dir: &Path, lr: f64, seed: u64, rows: &[(&str, f64, Option<u64>, u64)], expects: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut spec = format!(
+        "name = \"fake\"\nkind = \"random_labels\"\ndescription = \"made up\"\n{expects}\n"
+    );
+    for (v, ..) in rows {
+        spec += &format!(
+            "[[variant]]\nname = \"{v}\"\nseed = {seed}\ndevice = \"flex\"\n[variant.train]\nlr = {lr}\nsteps = 100\n[variant.paper]\nacc = \"9{seed}%\"\n\n"
+        );
+    }
+    std::fs::write(dir.join("spec.toml"), spec).unwrap();
+    std::fs::write(
+        dir.join("manifest.json"),
+        r#"{"runner_version":"0","burn_version":"0","backend":"flex","threads":1,"command_line":[],
+            "spec_source":null,"git_commit":null,"datasets":[],"started":"x","finished":"y","resumed":[]}"#,
+    )
+    .unwrap();
+    let mut csv = String::from(
+        "variant,status,steps,params,final_test_accuracy,steps_to_target,train_seconds,paper_acc\n",
+    );
+    for (v, acc, to, params) in rows {
+        csv += &format!(
+            "{v},done,100,{params},{acc},{},1.{seed},9{seed}%\n",
+            to.map(|s| s.to_string()).unwrap_or_default()
+        );
+        let vdir = dir.join(v);
+        std::fs::create_dir_all(&vdir).unwrap();
+        std::fs::write(
+            vdir.join("metrics.csv"),
+            format!(
+                "step,test_accuracy,train_loss\n50,{},1.0\n100,{acc},0.5\n",
+                acc / 2.0
+            ),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.join("summary.csv"), csv).unwrap();
+}
+
+const EXPECTS: &str = r#"
+[[expect]]
+claim = "b beats a"
+variant = "b"
+metric = "final_test_accuracy"
+above = "a"
+
+[[expect]]
+claim = "a is near the paper"
+variant = "a"
+metric = "final_test_accuracy"
+paper = 0.5
+tolerance = 0.01
+
+[[expect]]
+claim = "b reaches the target sooner"
+variant = "b"
+metric = "steps_to_target"
+below = "a"
+
+[[expect]]
+claim = "b at step 50 is half its end"
+variant = "b"
+metric = "test_accuracy"
+step = 50
+at_most = { variant = "b", metric = "final_test_accuracy" }
+
+[[expect]]
+claim = "b gets to 30% by step 50"
+variant = "b"
+metric = "test_accuracy"
+reach = 0.3
+at_most = 50
+
+[[expect]]
+claim = "b gets to a's final accuracy by the end"
+variant = "b"
+metric = "test_accuracy"
+reach = { variant = "a", metric = "final_test_accuracy" }
+at_most = 100
+
+[[expect]]
+claim = "a column nobody writes"
+variant = "a"
+metric = "probe_p50"
+at_least = 0
+"#;
+
+fn fixture() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    // Two seeds at lr 0.1, one at lr 0.2; `a` never reaches the target in seed 2.
+    fake_run(
+        &t.path().join("r1"),
+        0.1,
+        1,
+        &[("a", 0.50, Some(80), 10), ("b", 0.70, Some(40), 12)],
+        EXPECTS,
+    );
+    fake_run(
+        &t.path().join("r2"),
+        0.1,
+        2,
+        &[("a", 0.52, None, 10), ("b", 0.74, Some(60), 12)],
+        EXPECTS,
+    );
+    fake_run(
+        &t.path().join("r3"),
+        0.2,
+        1,
+        &[("a", 0.60, Some(50), 10), ("b", 0.55, Some(40), 12)],
+        EXPECTS,
+    );
+    t
+}
+
+#[test]
+fn report_groups_by_config_and_averages_over_seeds() {
+    let t = fixture();
+    let out = run(&["report", t.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let md = stdout(&out);
+    // Two configurations of `fake`, labelled by what differs.
+    assert!(md.contains("## fake (`random_labels`)"), "{md}");
+    assert!(md.contains("### train.lr=0.1"), "{md}");
+    assert!(md.contains("### train.lr=0.2"), "{md}");
+    assert!(md.contains("Mean ± std over 2 seed(s) (1, 2)."), "{md}");
+    // a: 0.50 and 0.52 -> 51.00 ± 1.41; b: 72.00 ± 2.83.
+    assert!(md.contains("51.00 ± 1.41"), "{md}");
+    assert!(md.contains("72.00 ± 2.83"), "{md}");
+    // steps_to_target: a reached it in one seed of two.
+    assert!(md.contains("80 (1/2)"), "{md}");
+    // Constant columns are folded into one line; timings are left out.
+    assert!(md.contains("Same in every row: steps = 100"), "{md}");
+    assert!(!md.contains("train_seconds"), "{md}");
+    // The paper's column beside ours.
+    assert!(md.contains("paper_acc"), "{md}");
+
+    let out = run(&["report", t.path().to_str().unwrap(), "--format", "csv"]);
+    assert!(out.status.success());
+    let csv_text = stdout(&out);
+    let mut r = csv::Reader::from_reader(csv_text.as_bytes());
+    let headers = r.headers().unwrap().clone();
+    let rows: Vec<_> = r.records().map(|x| x.unwrap()).collect();
+    assert_eq!(rows.len(), 4, "{csv_text}");
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    assert_eq!(&rows[0][col("config")], "train.lr=0.1");
+    assert_eq!(&rows[0][col("variant")], "a");
+    assert_eq!(&rows[0][col("runs")], "2");
+    assert_eq!(&rows[0][col("final_test_accuracy_mean")], "0.51");
+    assert_eq!(&rows[0][col("steps_to_target_n")], "1");
+}
+
+#[test]
+fn check_prints_pass_fail_missing_and_exits_3_on_fail() {
+    let t = fixture();
+    let out = run(&["report", t.path().to_str().unwrap(), "--check"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}{}", stderr(&out));
+    assert!(stderr(&out).contains("FAIL"), "{}", stderr(&out));
+    let line = |config: &str, claim: &str| {
+        text.lines()
+            .find(|l| l.contains(config) && l.contains(claim))
+            .unwrap_or_else(|| panic!("no row {config} {claim} in\n{text}"))
+            .to_string()
+    };
+    // lr 0.1: b (72%) above a (51%); a 51% within 1% of 50%; b's steps (40, 60 -> 50) below a's
+    // (80 and never -> never); b at step 50 (36%) <= its end.
+    assert!(line("train.lr=0.1", "b beats a").contains("PASS"));
+    assert!(line("train.lr=0.1", "b beats a").contains("> a 51.00%"));
+    assert!(line("train.lr=0.1", "a is near the paper").contains("PASS"));
+    assert!(line("train.lr=0.1", "b reaches the target sooner").contains("PASS"));
+    assert!(line("train.lr=0.1", "b reaches the target sooner").contains("never"));
+    assert!(line("train.lr=0.1", "b at step 50").contains("PASS"));
+    assert!(line("train.lr=0.1", "a column nobody writes").contains("MISSING"));
+    // lr 0.2: b (55%) is below a (60%); a (60%) is 10 points off the paper.
+    assert!(line("train.lr=0.2", "b beats a").contains("FAIL"));
+    assert!(line("train.lr=0.2", "a is near the paper").contains("FAIL"));
+    // b reaches 30% at step 50 (lr 0.1) but only at 100 (lr 0.2, 27.5% at 50); a's final
+    // accuracy at 100 (lr 0.1) but never (lr 0.2: 55% < 60%).
+    assert!(line("train.lr=0.1", "b gets to 30%").contains("| 50 "));
+    assert!(line("train.lr=0.1", "b gets to 30%").contains("PASS"));
+    assert!(line("train.lr=0.2", "b gets to 30%").contains("FAIL"));
+    assert!(line("train.lr=0.1", "b gets to a's final").contains("PASS"));
+    assert!(
+        line("train.lr=0.1", "b gets to a's final")
+            .contains("steps to test_accuracy ≥ a final_test_accuracy")
+    );
+    assert!(line("train.lr=0.2", "b gets to a's final").contains("never"));
+    assert!(text.contains("8 PASS, 4 FAIL, 2 MISSING"), "{text}");
+
+    // Only the first configuration: everything PASSes or is MISSING, exit 0.
+    let out = run(&[
+        "report",
+        t.path().join("r1").to_str().unwrap(),
+        t.path().join("r2").to_str().unwrap(),
+        "--check",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn out_writes_tables_claims_and_svg_plots() {
+    let t = fixture();
+    let out_dir = t.path().join("rep");
+    let out = run(&[
+        "report",
+        t.path().join("r1").to_str().unwrap(),
+        t.path().join("r2").to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for f in ["report.md", "report.csv", "claims.csv", "plots/fake.svg"] {
+        assert!(out_dir.join(f).is_file(), "missing {f}");
+    }
+    let svg = std::fs::read_to_string(out_dir.join("plots/fake.svg")).unwrap();
+    assert!(svg.starts_with("<svg"), "{}", &svg[..100.min(svg.len())]);
+    assert!(svg.contains("test_accuracy") && svg.contains("train_loss"));
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(md.contains("![learning curves](plots/fake.svg)"));
+    // The report folder itself is not mistaken for runs, and a second report is identical.
+    let again = run(&[
+        "report",
+        t.path().join("r1").to_str().unwrap(),
+        t.path().join("r2").to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(again.status.success());
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("report.md")).unwrap(),
+        md
+    );
+}
+
+#[test]
+fn unfinished_and_duplicate_runs_are_skipped_and_nothing_found_is_an_error() {
+    let t = fixture();
+    // A copy of r1: same configuration and seed.
+    let dup = t.path().join("zz-dup");
+    fake_run(
+        &dup,
+        0.1,
+        1,
+        &[("a", 0.0, None, 10), ("b", 0.0, None, 12)],
+        EXPECTS,
+    );
+    // An unfinished run.
+    let unfinished = t.path().join("zz-unfinished");
+    fake_run(&unfinished, 0.3, 1, &[("a", 0.1, None, 10)], EXPECTS);
+    let m = std::fs::read_to_string(unfinished.join("manifest.json")).unwrap();
+    std::fs::write(
+        unfinished.join("manifest.json"),
+        m.replace("\"finished\":\"y\"", "\"finished\":null"),
+    )
+    .unwrap();
+    let out = run(&["report", t.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("zz-dup: same configuration and seed"), "{err}");
+    assert!(err.contains("zz-unfinished: unfinished"), "{err}");
+    assert!(stdout(&out).contains("51.00 ± 1.41"));
+
+    let empty = tempfile::tempdir().unwrap();
+    let out = run(&["report", empty.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no finished runs"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `runner check` on tiny.toml plus `extra`; returns the exit code, stderr (with tiny's own
+/// claims counted away: `expect.N` of the first added claim reads `expect.0`), and the line
+/// number of `extra`'s first line.
+fn check_spec(extra: &str) -> (Option<i32>, String, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spec.toml");
+    let base = std::fs::read_to_string(tiny_spec()).unwrap();
+    let first = base.lines().count() + 1;
+    std::fs::write(&path, base + extra).unwrap();
+    let own = std::fs::read_to_string(tiny_spec())
+        .unwrap()
+        .matches("[[expect]]")
+        .count();
+    let out = run(&["check", path.to_str().unwrap()]);
+    (
+        out.status.code(),
+        stderr(&out)
+            .replace(&path.display().to_string(), "SPEC")
+            .replace(&format!("expect.{own}"), "expect.0"),
+        first,
+    )
+}
+
+#[test]
+fn expect_entries_are_validated_with_locations() {
+    let (code, err, l) = check_spec(
+        "[[expect]]\nclaim = \"x\"\nvariant = \"bn\"\nmetric = \"params\"\nat_lest = 3\n",
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        err.starts_with(&format!(
+            "error: SPEC:{}:1: expect.0.at_lest: unknown key `at_lest` (did you mean `at_least`?)",
+            l + 4
+        )),
+        "{err}"
+    );
+    let (code, err, l) = check_spec(
+        "[[expect]]\nclaim = \"x\"\nvariant = \"baselin\"\nmetric = \"params\"\nat_least = 3\n",
+    );
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        err.trim(),
+        format!(
+            "error: SPEC:{}:1: expect.0.variant: no variant `baselin` (did you mean `baseline`?); variants: baseline, bn",
+            l + 2
+        )
+    );
+    let (code, err, l) =
+        check_spec("[[expect]]\nclaim = \"x\"\nvariant = \"bn\"\nmetric = \"params\"\n");
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains(&format!("SPEC:{l}:1: expect.0: a claim needs a check")),
+        "{err}"
+    );
+    let (code, err, _) = check_spec(
+        "[[expect]]\nclaim = \"x\"\nvariant = \"bn\"\nmetric = \"params\"\ntolerance = 1\n",
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("expect.0.tolerance: a tolerance needs the paper's figure"),
+        "{err}"
+    );
+    let (code, err, _) = check_spec(
+        "[[expect]]\nclaim = \"x\"\nvariant = \"bn\"\nmetric = \"params\"\nabove = [1]\n",
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("expect.0.above: expected a number, a variant name, or a table"),
+        "{err}"
+    );
+    // A good one survives into the resolved spec.
+    let (code, err, _) = check_spec(
+        "[[expect]]\nclaim = \"x\"\nvariant = \"bn\"\nmetric = \"params\"\nabove = { variant = \"baseline\", metric = \"params\" }\nmargin = 1\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+}
