@@ -3,6 +3,12 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Like other Unix tools, stop quietly when the reader of stdout goes away
+    // (`runner data list | head -1`) instead of panicking on the broken pipe.
+    // SAFETY: restoring the default disposition of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     // Usage errors are the user's (exit 1); help and version go to stdout (exit 0).
     let cli = match runner::cli::Cli::try_parse() {
         Ok(cli) => cli,
