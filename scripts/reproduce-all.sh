@@ -2,8 +2,8 @@
 # Reproduces every paper that has a scripts/reproduce-<paper>.sh, one after the other, each
 # sweep then report with its claims checked; then prints one claim table over all results.
 #
-# Total time on the 2-core reference machine: ~50 min (reproduce-bn.sh with its default 3
-# seeds; 16 min with SEEDS=1). Scripts of papers added later add their own stated times.
+# Total time on the 2-core reference machine: ~32 min (reproduce-bn.sh, 3 seeds; 13 min with
+# SEEDS=1). Each paper's script states its own time; papers added later add theirs.
 # SEEDS, JOBS and OUT are passed on; each paper's results go to $OUT/<paper>/ (default
 # results/reproduce/<paper>/). Exit status: 0 when every claim holds, 3 when one FAILs.
 set -uo pipefail

@@ -5,9 +5,10 @@
 # Each spec is swept over SEEDS seeds (cells run JOBS at a time, one thread each on 2 cores),
 # then one report: mean ± std tables, learning curves, and the paper's claims checked.
 #
-# Time on the 2-core reference machine: SEEDS=1 took 16 min (all three specs); the default
-# SEEDS=3 takes about three times that, ~50 min. Interrupt it at any point and run it again:
-# finished cells are kept, interrupted ones resume from their checkpoints.
+# Time on the 2-core reference machine (shared with other jobs): SEEDS=1 took 13 min for the
+# three specs (bn 5, bn_lr 5, bn_fashion 3); seeds 2-3 on top took 19 min (two cells at once),
+# so the default SEEDS=3 takes ~32 min. Interrupt it at any point and run it again: finished
+# cells are kept, interrupted ones resume from their checkpoints.
 #
 #   scripts/reproduce-bn.sh                  # results/reproduce/bn/{bn,bn_lr,bn_fashion}/ + report/
 #   SEEDS=1 JOBS=1 scripts/reproduce-bn.sh

@@ -51,6 +51,8 @@ struct Value {
     mean: f64,
     used: usize,
     runs: usize,
+    /// Seeds that never reached a `reach` value or `steps_to_*` target.
+    never: usize,
 }
 
 /// What is measured of a variant: a column, at a step, as a drift, or as the steps to reach
@@ -205,6 +207,7 @@ impl<'a> Probe<'a> {
             mean,
             used: values.len(),
             runs: group.runs.len(),
+            never: values.iter().filter(|v| v.is_infinite()).count(),
         })
     }
 }
@@ -249,7 +252,9 @@ fn show(metric: &str, x: f64) -> String {
         return format!("{x:.0}");
     }
     let mag = x.abs();
-    if mag >= 100.0 {
+    if mag >= 1000.0 {
+        format!("{x:.0}")
+    } else if mag >= 100.0 {
         format!("{x:.1}")
     } else {
         format!("{x:.4}")
@@ -289,6 +294,9 @@ fn judge(group: &Group, e: &Expect) -> ClaimResult {
     } else {
         format!("{} of {} seeds", ours.used, ours.runs)
     };
+    if ours.never > 0 {
+        result.note += &format!(", {} never", ours.never);
+    }
     let mut checks = Vec::new();
     let mut pass = true;
     let x = ours.mean;

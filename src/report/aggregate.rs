@@ -376,6 +376,10 @@ pub fn stat(values: &[f64]) -> Option<(f64, Option<f64>)> {
     if values.is_empty() {
         return None;
     }
+    if values.iter().all(|v| *v == values[0]) {
+        // Exactly, without rounding: three runs of 0.95 have mean 0.95 and spread 0.
+        return Some((values[0], (values.len() > 1).then_some(0.0)));
+    }
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
     let std = (values.len() > 1)
@@ -443,7 +447,7 @@ fn fmt_num(x: f64, integral: bool) -> String {
     if !x.is_finite() {
         return x.to_string();
     }
-    if integral && x.fract() == 0.0 {
+    if integral && (x.fract() == 0.0 || x.abs() >= 100.0) {
         return format!("{x:.0}");
     }
     if integral {
@@ -749,6 +753,14 @@ mod tests {
             std: Some(14.142),
         };
         assert_eq!(fmt_stat(&s, false, true), "30 ± 14.1");
+        let s = Stat {
+            n: 3,
+            empty: 0,
+            mean: 21833.33,
+            std: Some(6857.2),
+        };
+        assert_eq!(fmt_stat(&s, false, true), "21833 ± 6857");
+        assert_eq!(stat(&[0.95, 0.95, 0.95]), Some((0.95, Some(0.0))));
         let never = Stat {
             n: 0,
             empty: 3,

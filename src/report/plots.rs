@@ -100,6 +100,7 @@ pub fn learning_curves(group: &Group, title: &str, path: &Path) -> anyhow::Resul
         let mut chart = ChartBuilder::on(panel)
             .caption(column, ("sans-serif", 15))
             .margin(10)
+            .margin_right(30)
             .x_label_area_size(30)
             .y_label_area_size(55)
             .build_cartesian_2d(0f64..xmax as f64, y0..y1)

@@ -181,7 +181,7 @@ fn spawn(sweep: &Path, plan: &Plan, index: usize, opts: &Options) -> anyhow::Res
         sweep.display(),
         opts.threads
     )?;
-    let mut cmd = Command::new(&opts.exe);
+    let mut cmd = same_binary(&opts.exe);
     cmd.arg("run-cell")
         .arg(sweep)
         .arg(index.to_string())
@@ -200,6 +200,22 @@ fn spawn(sweep: &Path, plan: &Plan, index: usize, opts: &Options) -> anyhow::Res
         child,
         started: Instant::now(),
     })
+}
+
+/// A command running this very binary: on Linux through /proc/self/exe, so workers run the
+/// sweep's own version even when the file is rebuilt or replaced meanwhile.
+fn same_binary(exe: &Path) -> Command {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        let own = Path::new("/proc/self/exe");
+        if own.exists() {
+            let mut cmd = Command::new(own);
+            cmd.arg0(exe);
+            return cmd;
+        }
+    }
+    Command::new(exe)
 }
 
 /// On Linux, the child gets SIGKILL when this process dies, so killing a sweep stops its
