@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{Cli, Command, DataCommand, ExecArgs};
 use crate::data::{self, DataOptions};
+use crate::experiments;
 use crate::report::progress::{self, Mode};
 use crate::report::summary;
 use crate::session::{self, RunOptions, RunReport};
@@ -44,6 +45,18 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
+            Ok(())
+        }
+        Command::Inspect {
+            spec,
+            sets,
+            variant,
+        } => {
+            let loaded = spec::load_file(&spec, &sets.sets)?;
+            for w in &loaded.warnings {
+                eprintln!("warning: {w}");
+            }
+            print!("{}", experiments::inspect(&loaded, &variant)?);
             Ok(())
         }
         Command::List { dir } => list(&dir),

@@ -140,3 +140,40 @@ fn pretty(col: &str, v: &str) -> String {
         _ => v.to_string(),
     }
 }
+
+/// Every column of `rows` as a right-aligned Markdown table, values as they are.
+pub fn markdown(rows: &[SummaryRow]) -> String {
+    let cols = columns(rows);
+    let cell = |r: &SummaryRow, c: &str| r.get(c).unwrap_or("").to_string();
+    let widths: Vec<usize> = cols
+        .iter()
+        .map(|c| {
+            rows.iter()
+                .map(|r| cell(r, c).len())
+                .chain([c.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |vals: Vec<String>| {
+        let padded: Vec<String> = vals
+            .iter()
+            .zip(&widths)
+            .map(|(v, w)| format!("{v:>w$}"))
+            .collect();
+        format!("| {} |\n", padded.join(" | "))
+    };
+    let mut out = line(cols.clone());
+    out += &format!(
+        "|{}|\n",
+        widths
+            .iter()
+            .map(|w| format!("{}:", "-".repeat(w + 1)))
+            .collect::<Vec<_>>()
+            .join("|")
+    );
+    for r in rows {
+        out += &line(cols.iter().map(|c| cell(r, c)).collect());
+    }
+    out
+}
