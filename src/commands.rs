@@ -100,6 +100,9 @@ fn run_options(exec: &ExecArgs, results: PathBuf) -> anyhow::Result<RunOptions> 
 
 fn finish(report: RunReport) -> anyhow::Result<()> {
     println!("{}", summary::table(&report.rows));
+    if !report.seed_rows.is_empty() {
+        println!("Over seeds:\n\n{}", summary::seed_table(&report.seed_rows));
+    }
     println!("results: {}", report.dir.display());
     Ok(())
 }
