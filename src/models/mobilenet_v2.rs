@@ -365,9 +365,12 @@ pub struct LayerRow {
     pub madds: usize,
 }
 
-/// `min(max(x, 0), 6)`.
+/// ReLU6, `min(max(x, 0), 6)`, written as `relu(x).clamp_max(6)`: on burn's autodiff backend
+/// `clamp` becomes two compare-and-`mask_fill` passes forward and two backward, while `relu`
+/// has a fused kernel on each side; this form cost ~30% less CPU per MobileNetV2 training step
+/// (examples/mobilenet_profile.rs) and gives the same values and gradients.
 pub fn relu6<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    x.clamp(0.0, 6.0)
+    burn::tensor::activation::relu(x).clamp_max(6.0)
 }
 
 /// Conv -> BatchNorm -> optional ReLU6.
