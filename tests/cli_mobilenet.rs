@@ -132,7 +132,10 @@ fn mobilenet_spec_errors_are_located() {
         ),
         "{err}"
     );
-    let (code, err) = check_spec(&tiny_mobilenet(), &["variant.relu6-s1.mobilenet.residual=skip"]);
+    let (code, err) = check_spec(
+        &tiny_mobilenet(),
+        &["variant.relu6-s1.mobilenet.residual=skip"],
+    );
     assert_eq!(code, Some(1));
     assert_eq!(
         err,
@@ -158,7 +161,10 @@ fn mobilenet_spec_errors_are_located() {
     );
     let (code, err) = check_spec(&tiny_mobilenet(), &["train.batch_size=1"]);
     assert_eq!(code, Some(1));
-    assert!(err.contains("batch normalization needs a batch of at least 2"), "{err}");
+    assert!(
+        err.contains("batch normalization needs a batch of at least 2"),
+        "{err}"
+    );
     // The section belongs to its kind.
     let (code, err) = check_spec(
         &std::fs::read_to_string(tiny_spec()).unwrap(),
@@ -166,7 +172,9 @@ fn mobilenet_spec_errors_are_located() {
     );
     assert_eq!(code, Some(1));
     assert!(
-        err.contains("mobilenet: the [mobilenet] section is for kind `mobilenet_v2`, not `bn_ablation`"),
+        err.contains(
+            "mobilenet: the [mobilenet] section is for kind `mobilenet_v2`, not `bn_ablation`"
+        ),
         "{err}"
     );
 }
