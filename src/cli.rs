@@ -37,6 +37,17 @@ pub enum Command {
         #[command(flatten)]
         sets: SetArgs,
     },
+    /// Print a model's layer table, parameter count and multiply-adds; trains nothing and
+    /// reads no data.
+    Inspect {
+        spec: PathBuf,
+        #[command(flatten)]
+        sets: SetArgs,
+        /// Print the layer table of this variant (repeatable; default: every variant of a
+        /// one-variant spec, none of a larger one).
+        #[arg(long)]
+        variant: Vec<String>,
+    },
     /// List experiment kinds and the specs under experiments/.
     List {
         /// Directory searched for specs.

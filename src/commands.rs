@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{Cli, Command, DataCommand, ExecArgs, ReportFormat, SweepArgs};
 use crate::data::{self, DataOptions};
+use crate::experiments;
 use crate::report::progress::{self, Mode};
 use crate::report::summary;
 use crate::session::{self, RunOptions, RunReport};
@@ -45,6 +46,18 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
+            Ok(())
+        }
+        Command::Inspect {
+            spec,
+            sets,
+            variant,
+        } => {
+            let loaded = spec::load_file(&spec, &sets.sets)?;
+            for w in &loaded.warnings {
+                eprintln!("warning: {w}");
+            }
+            print!("{}", experiments::inspect(&loaded, &variant)?);
             Ok(())
         }
         Command::List { dir } => list(&dir),
@@ -126,6 +139,9 @@ fn run_options(exec: &ExecArgs, results: PathBuf) -> anyhow::Result<RunOptions> 
 
 fn finish(report: RunReport) -> anyhow::Result<()> {
     println!("{}", summary::table(&report.rows));
+    if !report.seed_rows.is_empty() {
+        println!("Over seeds:\n\n{}", summary::seed_table(&report.seed_rows));
+    }
     println!("results: {}", report.dir.display());
     Ok(())
 }

@@ -26,6 +26,9 @@ pub struct RunOptions {
 pub struct RunReport {
     pub dir: PathBuf,
     pub rows: Vec<SummaryRow>,
+    /// Mean and std over variants that differ only in their seed (`summary_seeds.csv`);
+    /// empty when no two variants do.
+    pub seed_rows: Vec<SummaryRow>,
 }
 
 pub fn start(loaded: &LoadedSpec, opts: &RunOptions) -> anyhow::Result<RunReport> {
@@ -128,12 +131,65 @@ fn execute(
     }
     targets_from_variants(loaded, dir, &mut rows)?;
     summary::write_csv(&dir.join("summary.csv"), &rows)?;
+    let seed_rows = summary::seed_groups(&rows, &seed_groups(loaded));
+    if !seed_rows.is_empty() {
+        summary::write_csv(&dir.join("summary_seeds.csv"), &seed_rows)?;
+    }
     manifest.finished = Some(manifest::now());
     manifest.write(dir)?;
     Ok(RunReport {
         dir: dir.to_path_buf(),
         rows,
+        seed_rows,
     })
+}
+
+/// Groups of two or more variants whose resolved specs are equal except for `seed`, labelled
+/// by the first member's name without a trailing seed suffix (`-s1`, `_seed2`, `.3`).
+fn seed_groups(loaded: &LoadedSpec) -> Vec<summary::SeedGroup> {
+    let key = |v: &Variant| {
+        let mut spec = v.spec.clone();
+        spec.seed = 0;
+        toml::to_string(&spec).unwrap_or_default()
+    };
+    let mut groups: Vec<(String, summary::SeedGroup)> = Vec::new();
+    for (i, v) in loaded.variants.iter().enumerate() {
+        let k = key(v);
+        match groups.iter_mut().find(|(gk, _)| *gk == k) {
+            Some((_, g)) => {
+                g.members.push(i);
+                g.seeds.push(v.spec.seed);
+            }
+            None => groups.push((
+                k,
+                summary::SeedGroup {
+                    label: strip_seed_suffix(&v.name).to_string(),
+                    members: vec![i],
+                    seeds: vec![v.spec.seed],
+                },
+            )),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(_, g)| g)
+        .filter(|g| g.members.len() > 1)
+        .collect()
+}
+
+fn strip_seed_suffix(name: &str) -> &str {
+    let digits = name.trim_end_matches(|c: char| c.is_ascii_digit());
+    if digits.len() == name.len() {
+        return name;
+    }
+    for suffix in ["-seed", "_seed", ".seed", "-s", "_s", ".s", "-", "_", "."] {
+        if let Some(base) = digits.strip_suffix(suffix)
+            && !base.is_empty()
+        {
+            return base;
+        }
+    }
+    name
 }
 
 /// For variants whose target is another variant's best accuracy, fills in the target and the

@@ -1,6 +1,7 @@
 //! Datasets: IDX and CIFAR readers, the registry of known datasets (files, SHA-256s, where to
 //! find or fetch them), and the in-memory form every experiment consumes.
 
+pub mod augment;
 pub mod checksum;
 pub mod cifar;
 pub mod fetch;

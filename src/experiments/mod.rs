@@ -1,6 +1,7 @@
 //! One module per experiment kind; [`dispatch`] is the one place that maps a kind to its code.
 
 pub mod bn_ablation;
+pub mod mobilenet_v2;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -39,6 +40,18 @@ pub struct KindResult {
 pub fn dispatch(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResult> {
     match spec.kind {
         Kind::BnAblation => bn_ablation::run(spec, ctx),
+        Kind::MobilenetV2 => mobilenet_v2::run(spec, ctx),
+    }
+}
+
+/// `runner inspect`: layer tables, parameters and multiply-adds of a spec's variants.
+pub fn inspect(loaded: &crate::spec::LoadedSpec, variants: &[String]) -> anyhow::Result<String> {
+    match loaded.first().kind {
+        Kind::MobilenetV2 => mobilenet_v2::inspect(loaded, variants),
+        other => Err(crate::user_error!(
+            "runner inspect does not know kind `{}`; it supports: mobilenet_v2",
+            other.as_str()
+        )),
     }
 }
 

@@ -3,3 +3,4 @@
 pub mod batch_norm;
 pub mod count;
 pub mod mlp;
+pub mod mobilenet_v2;

@@ -140,3 +140,133 @@ fn pretty(col: &str, v: &str) -> String {
         _ => v.to_string(),
     }
 }
+
+/// Every column of `rows` as a right-aligned Markdown table, values as they are.
+pub fn markdown(rows: &[SummaryRow]) -> String {
+    let cols = columns(rows);
+    let cell = |r: &SummaryRow, c: &str| r.get(c).unwrap_or("").to_string();
+    let widths: Vec<usize> = cols
+        .iter()
+        .map(|c| {
+            rows.iter()
+                .map(|r| cell(r, c).len())
+                .chain([c.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |vals: Vec<String>| {
+        let padded: Vec<String> = vals
+            .iter()
+            .zip(&widths)
+            .map(|(v, w)| format!("{v:>w$}"))
+            .collect();
+        format!("| {} |\n", padded.join(" | "))
+    };
+    let mut out = line(cols.clone());
+    out += &format!(
+        "|{}|\n",
+        widths
+            .iter()
+            .map(|w| format!("{}:", "-".repeat(w + 1)))
+            .collect::<Vec<_>>()
+            .join("|")
+    );
+    for r in rows {
+        out += &line(cols.iter().map(|c| cell(r, c)).collect());
+    }
+    out
+}
+
+/// Columns averaged over the seeds of a group in `summary_seeds.csv`.
+pub const SEED_METRICS: [&str; 4] = [
+    "final_test_accuracy",
+    "best_test_accuracy",
+    "final_train_accuracy",
+    "final_test_loss",
+];
+
+/// One row per group of variants that differ only in their seed: `variant` (the group's
+/// label), `runs`, `seeds`, then `<metric>_mean` and `<metric>_std` (sample standard
+/// deviation, n - 1) for each of [`SEED_METRICS`] over the runs that have it, then the first
+/// member's `paper_*` columns.
+pub fn seed_groups(rows: &[SummaryRow], groups: &[SeedGroup]) -> Vec<SummaryRow> {
+    groups
+        .iter()
+        .map(|g| {
+            let members: Vec<&SummaryRow> = g.members.iter().map(|&i| &rows[i]).collect();
+            let mut out = SummaryRow::default();
+            out.push("variant", &g.label);
+            out.push("runs", members.len());
+            out.push(
+                "seeds",
+                g.seeds
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+            for metric in SEED_METRICS {
+                let values: Vec<f64> = members
+                    .iter()
+                    .filter_map(|r| r.get(metric)?.parse::<f64>().ok())
+                    .collect();
+                let (mean, std) = mean_std(&values);
+                out.push_opt(&format!("{metric}_mean"), mean);
+                out.push_opt(&format!("{metric}_std"), std);
+            }
+            if let Some(first) = members.first() {
+                for (k, v) in first.0.iter().filter(|(k, _)| k.starts_with("paper_")) {
+                    out.push(k, v);
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// Variants (indices into the run's rows) that differ only in their seed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeedGroup {
+    pub label: String,
+    pub members: Vec<usize>,
+    pub seeds: Vec<u64>,
+}
+
+/// Mean and sample standard deviation (`None` for fewer than 1 / 2 values).
+pub fn mean_std(values: &[f64]) -> (Option<f64>, Option<f64>) {
+    if values.is_empty() {
+        return (None, None);
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let std = (values.len() > 1)
+        .then(|| (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt());
+    (Some(mean), std)
+}
+
+/// The seed groups as Markdown: accuracies as `mean ± std` percentages.
+pub fn seed_table(rows: &[SummaryRow]) -> String {
+    let shown: Vec<SummaryRow> = rows
+        .iter()
+        .map(|r| {
+            let mut out = SummaryRow::default();
+            out.push("variant", r.get("variant").unwrap_or(""));
+            out.push("runs", r.get("runs").unwrap_or(""));
+            for metric in ["final_test_accuracy", "best_test_accuracy"] {
+                let get = |s: &str| r.get(&format!("{metric}_{s}"))?.parse::<f64>().ok();
+                let text = match (get("mean"), get("std")) {
+                    (Some(m), Some(s)) => format!("{:.2}% ± {:.2}", 100.0 * m, 100.0 * s),
+                    (Some(m), None) => format!("{:.2}%", 100.0 * m),
+                    _ => String::new(),
+                };
+                out.push(&format!("{metric} (mean ± std)"), text);
+            }
+            for (k, v) in r.0.iter().filter(|(k, _)| k.starts_with("paper_")) {
+                out.push(k, v);
+            }
+            out
+        })
+        .collect();
+    markdown(&shown)
+}

@@ -138,11 +138,12 @@ pub fn load_str(src: &str, origin: &str, sets: &[Override]) -> anyhow::Result<Lo
             sets: raw.sets.iter().chain(&base_sets).cloned().collect(),
             all_sets: sets,
         };
-        let spec: ExperimentSpec = serde_path_to_error::deserialize(toml::Value::Table(merged))
+        let mut spec: ExperimentSpec = serde_path_to_error::deserialize(toml::Value::Table(merged))
             .map_err(|e| {
                 let (path, message) = describe_serde_error(&e);
                 blame.error(&path, &message)
             })?;
+        spec.fill_kind_defaults();
         if let Some(problem) = validate::check(&spec).into_iter().next() {
             return Err(blame.error(&problem.path, &problem.message));
         }

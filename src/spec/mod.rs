@@ -4,11 +4,13 @@
 mod expect;
 mod load;
 mod locate;
+pub mod mobilenet;
 mod overrides;
 mod validate;
 
 pub use expect::{Bound, Expect, Reference};
-pub use load::{LoadedSpec, Variant, load_file, load_str};
+pub use load::{LoadedSpec, Variant, did_you_mean, load_file, load_str};
+pub use mobilenet::MobilenetSpec;
 pub use overrides::Override;
 
 use serde::{Deserialize, Serialize};
@@ -18,20 +20,23 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     BnAblation,
+    MobilenetV2,
 }
 
 impl Kind {
-    pub const ALL: &'static [Kind] = &[Kind::BnAblation];
+    pub const ALL: &'static [Kind] = &[Kind::BnAblation, Kind::MobilenetV2];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::BnAblation => "bn_ablation",
+            Kind::MobilenetV2 => "mobilenet_v2",
         }
     }
 
     pub fn paper(self) -> &'static str {
         match self {
             Kind::BnAblation => "Ioffe & Szegedy 2015, Batch Normalization",
+            Kind::MobilenetV2 => "Sandler et al. 2018, MobileNetV2",
         }
     }
 }
@@ -57,6 +62,19 @@ pub struct ExperimentSpec {
     pub train: TrainSpec,
     #[serde(default)]
     pub eval: EvalSpec,
+    /// MobileNetV2 settings (kind `mobilenet_v2` only; filled with defaults for that kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobilenet: Option<MobilenetSpec>,
+}
+
+impl ExperimentSpec {
+    /// Fills in the kind's own section with its defaults when the spec leaves it out, so the
+    /// resolved spec spells every setting out.
+    pub fn fill_kind_defaults(&mut self) {
+        if self.kind == Kind::MobilenetV2 {
+            self.mobilenet.get_or_insert_with(MobilenetSpec::default);
+        }
+    }
 }
 
 fn default_device() -> String {

@@ -146,5 +146,6 @@ pub fn check(spec: &ExperimentSpec) -> Vec<Problem> {
         "eval.probe_unit",
         format!("the last hidden layer has {last} units; probe_unit must be below that"),
     );
+    super::mobilenet::check(spec, &mut out);
     out
 }

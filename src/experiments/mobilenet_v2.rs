@@ -1,0 +1,269 @@
+//! MobileNetV2 (Sandler et al. 2018): train a (width-multiplied) network of the paper's
+//! Table 2 on an image dataset, with the Figure 6 ablation switches, or only count its
+//! parameters and multiply-adds (Table 4).
+
+use burn::prelude::*;
+use rand::SeedableRng;
+use rand_pcg::Pcg64;
+
+use super::bn_ablation::cross_entropy;
+use super::{Context, KindResult};
+use crate::data::Split;
+use crate::data::augment::{Augment, resize_split};
+use crate::models::count::trainable_params;
+use crate::models::mobilenet_v2::{Arch, MobileNetV2};
+use crate::report::summary::{self, SummaryRow};
+use crate::spec::mobilenet::dataset_channels;
+use crate::spec::mobilenet::{BottleneckActivation, Residual};
+use crate::spec::{ExperimentSpec, LoadedSpec, MobilenetSpec, did_you_mean};
+use crate::train::batches::{BatchOrder, mix};
+use crate::train::{self, Evaluation, LoopConfig, Outcome, Status, Task};
+use crate::{bail_user, user_error};
+
+/// Test images per inference batch.
+const EVAL_CHUNK: usize = 250;
+/// Stream of the augmentation RNG, distinct from the loop's streams (which are steps).
+const AUGMENT_STREAM: u64 = 0xA5A5_0000_0000_0000;
+
+/// The `[mobilenet]` section of a `mobilenet_v2` spec (filled in by loading).
+pub fn settings(spec: &ExperimentSpec) -> anyhow::Result<&MobilenetSpec> {
+    spec.mobilenet
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("a mobilenet_v2 spec without [mobilenet]"))
+}
+
+/// The network a spec describes; input channels and classes default to the dataset's (read
+/// from the registry, so no data is loaded).
+pub fn arch(spec: &ExperimentSpec) -> anyhow::Result<Arch> {
+    let m = settings(spec)?;
+    let (mut channels, mut classes) = (m.in_channels, m.classes);
+    if channels == 0 || classes == 0 {
+        let ds = crate::data::registry::spec(&spec.data.dataset)
+            .map_err(|e| user_error!("data.dataset: {e}"))?;
+        if channels == 0 {
+            channels = dataset_channels(ds);
+        }
+        if classes == 0 {
+            classes = ds.num_classes;
+        }
+    }
+    Ok(Arch::new(m, channels, classes))
+}
+
+pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResult> {
+    let m = settings(spec)?;
+    let arch = arch(spec)?;
+    let mut extra = vec![("madds".to_string(), Some(arch.madds() as f64))];
+    if m.count_only {
+        return Ok(KindResult {
+            outcome: Outcome {
+                status: Status::Done,
+                history: Vec::new(),
+                steps_run: 0,
+                train_seconds: 0.0,
+                resumed_from: None,
+            },
+            params: arch.params(),
+            extra,
+        });
+    }
+    let data = ctx.dataset(&spec.data)?;
+    let (train, test) = (
+        resize_split(&data.train, m.resolution),
+        resize_split(&data.test, m.resolution),
+    );
+    let mut task = MobileNetTask {
+        order: BatchOrder::new(train.n, spec.train.batch_size, spec.seed),
+        seed: spec.seed,
+        augment: Augment {
+            max_shift: m.random_shift,
+            flip: m.random_flip,
+        },
+        arch,
+        train,
+        test,
+        eval_device: ctx.device.clone().inner(),
+    };
+    let params = trainable_params(&task.init(&ctx.device));
+    let cfg = LoopConfig {
+        train: &spec.train,
+        eval_every: spec.eval.every,
+        seed: spec.seed,
+        device: &ctx.device,
+        dir: &ctx.dir,
+    };
+    let outcome = train::run(&mut task, &cfg, ctx.observer)?;
+    let per_sec =
+        outcome.steps_run as f64 * spec.train.batch_size as f64 / outcome.train_seconds.max(1e-9);
+    extra.push(("images_per_sec".to_string(), Some(per_sec.round())));
+    Ok(KindResult {
+        outcome,
+        params,
+        extra,
+    })
+}
+
+struct MobileNetTask {
+    arch: Arch,
+    order: BatchOrder,
+    seed: u64,
+    augment: Augment,
+    train: Split,
+    test: Split,
+    eval_device: Device,
+}
+
+impl Task for MobileNetTask {
+    type Model = MobileNetV2;
+
+    fn extra_metrics(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn init(&self, device: &Device) -> MobileNetV2 {
+        MobileNetV2::new(&self.arch, device)
+    }
+
+    fn train_step(
+        &mut self,
+        model: &MobileNetV2,
+        step: u64,
+        device: &Device,
+    ) -> (Tensor<1>, Tensor<1>, usize) {
+        let idx = self.order.batch(step);
+        let mut rng = Pcg64::seed_from_u64(mix(self.seed ^ AUGMENT_STREAM, step));
+        let (x, y) = batch(&self.train, &idx, self.augment, &mut rng, device);
+        let logits = model.forward(x);
+        let correct = count_correct(logits.clone(), y.clone());
+        (cross_entropy(logits, y).mean(), correct, idx.len())
+    }
+
+    fn evaluate(&mut self, model: &MobileNetV2) -> Evaluation {
+        let n = self.test.n;
+        let (mut loss_sum, mut correct) = (0.0f64, 0.0f64);
+        let mut rng = Pcg64::seed_from_u64(0);
+        for start in (0..n).step_by(EVAL_CHUNK) {
+            let idx: Vec<usize> = (start..(start + EVAL_CHUNK).min(n)).collect();
+            let (x, y) = batch(
+                &self.test,
+                &idx,
+                Augment::default(),
+                &mut rng,
+                &self.eval_device,
+            );
+            let logits = model.forward(x);
+            correct += count_correct(logits.clone(), y.clone()).into_scalar::<f32>() as f64;
+            loss_sum += cross_entropy(logits, y).sum().into_scalar::<f32>() as f64;
+        }
+        Evaluation {
+            loss: loss_sum / n as f64,
+            accuracy: correct / n as f64,
+            extra: Vec::new(),
+        }
+    }
+
+    fn epochs(&self, steps: u64) -> f64 {
+        self.order.epochs(steps)
+    }
+}
+
+/// Images `idx` of `split` (augmented) as `[batch, channels, height, width]` and their labels.
+fn batch(
+    split: &Split,
+    idx: &[usize],
+    augment: Augment,
+    rng: &mut Pcg64,
+    device: &Device,
+) -> (Tensor<4>, Tensor<1, Int>) {
+    let len = split.image_len();
+    let mut pixels = vec![0.0f32; idx.len() * len];
+    for (out, &i) in pixels.chunks_exact_mut(len).zip(idx) {
+        if augment.is_identity() {
+            out.copy_from_slice(split.image(i));
+        } else {
+            augment.apply(
+                split.image(i),
+                out,
+                split.channels,
+                split.height,
+                split.width,
+                rng,
+            );
+        }
+    }
+    let labels: Vec<i64> = idx.iter().map(|&i| split.labels[i] as i64).collect();
+    let shape = [idx.len(), split.channels, split.height, split.width];
+    (
+        Tensor::from_data(TensorData::new(pixels, shape), device),
+        Tensor::from_data(TensorData::new(labels, [idx.len()]), device),
+    )
+}
+
+/// Number of rows whose arg-max is the label, as a one-element float tensor.
+fn count_correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
+    logits.argmax(1).squeeze_dim(1).equal(labels).float().sum()
+}
+
+/// The layer tables of the `selected` variants (every variant of a one-variant spec when none
+/// is named) and a table of every variant's parameters and multiply-adds beside the paper's.
+pub fn inspect(loaded: &LoadedSpec, selected: &[String]) -> anyhow::Result<String> {
+    let names: Vec<&str> = loaded.variants.iter().map(|v| v.name.as_str()).collect();
+    for s in selected {
+        if !names.contains(&s.as_str()) {
+            bail_user!(
+                "--variant {s}: no variant `{s}`{}; variants: {}",
+                did_you_mean(s, names.iter().copied()),
+                names.join(", ")
+            );
+        }
+    }
+    let mut out = String::new();
+    let mut summary = Vec::new();
+    for v in &loaded.variants {
+        let arch = arch(&v.spec)?;
+        let show = if selected.is_empty() {
+            loaded.variants.len() == 1
+        } else {
+            selected.contains(&v.name)
+        };
+        if show {
+            out += &format!(
+                "{}: MobileNetV2, width {:?}, {}x{}x{} input, {} classes, {} bottleneck, residual: {}\n\n{}\n",
+                v.name,
+                arch.width_multiplier,
+                arch.resolution,
+                arch.resolution,
+                arch.in_channels,
+                arch.classes,
+                match arch.bottleneck_activation {
+                    BottleneckActivation::Linear => "linear",
+                    BottleneckActivation::Relu6 => "ReLU6",
+                },
+                match arch.residual {
+                    Residual::Bottleneck => "between bottlenecks",
+                    Residual::Expansion => "between expansions",
+                    Residual::None => "none",
+                },
+                arch.layer_table()
+            );
+        }
+        let mut row = SummaryRow::default();
+        row.push("variant", &v.name);
+        row.push("width", format!("{:?}", arch.width_multiplier));
+        row.push("resolution", arch.resolution);
+        row.push("params", arch.params());
+        row.push("params_M", format!("{:.2}", arch.params() as f64 / 1e6));
+        row.push("madds", arch.madds());
+        row.push("madds_M", format!("{:.1}", arch.madds() as f64 / 1e6));
+        for (k, val) in &v.paper {
+            let text = match val {
+                toml::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            row.push(&format!("paper_{k}"), text);
+        }
+        summary.push(row);
+    }
+    out += &summary::markdown(&summary);
+    Ok(out)
+}
