@@ -30,7 +30,11 @@ fn batch_norm_matches_the_hand_computation() {
     let device = Device::flex().autodiff();
     let bn = BatchNorm::new(2, &device);
     let x = Tensor::<2>::from_data(TensorData::from(X), &device);
-    let y = bn.forward(x.clone()).into_data().try_to_vec::<f32>().unwrap();
+    let y = bn
+        .forward(x.clone())
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
     for j in 0..2 {
         let (mean, var_biased, _) = mean_var(&column(j));
         for (i, row) in X.iter().enumerate() {
@@ -59,7 +63,11 @@ fn batch_norm_matches_the_hand_computation() {
     // Inference uses the population (running) statistics, not the batch's.
     let inference = bn.valid();
     let x = Tensor::<2>::from_data(TensorData::from(X), &device.inner());
-    let y = inference.forward(x).into_data().try_to_vec::<f32>().unwrap();
+    let y = inference
+        .forward(x)
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
     for j in 0..2 {
         for (i, row) in X.iter().enumerate() {
             let expected =

@@ -46,11 +46,9 @@ impl VariantProgress {
         let bar = (mode == Mode::Bar).then(|| {
             let bar = ProgressBar::new(total).with_position(done);
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{prefix:>12} [{bar:25}] {pos}/{len} {msg} ETA {eta}",
-                )
-                .expect("valid template")
-                .progress_chars("=> "),
+                ProgressStyle::with_template("{prefix:>12} [{bar:25}] {pos}/{len} {msg} ETA {eta}")
+                    .expect("valid template")
+                    .progress_chars("=> "),
             );
             bar.set_prefix(name.to_string());
             bar
