@@ -1,8 +1,10 @@
 //! Datasets: IDX and CIFAR readers, the registry of known datasets (files, SHA-256s, where to
 //! find or fetch them), and the in-memory form every experiment consumes.
 
+pub mod augment;
 pub mod checksum;
 pub mod cifar;
+pub mod corrupt;
 pub mod fetch;
 pub mod idx;
 pub mod registry;
