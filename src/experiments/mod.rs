@@ -1,6 +1,8 @@
 //! One module per experiment kind; [`dispatch`] is the one place that maps a kind to its code.
 
 pub mod bn_ablation;
+pub mod expressivity;
+pub mod random_labels;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -39,6 +41,8 @@ pub struct KindResult {
 pub fn dispatch(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResult> {
     match spec.kind {
         Kind::BnAblation => bn_ablation::run(spec, ctx),
+        Kind::RandomLabels => random_labels::run(spec, ctx),
+        Kind::Expressivity => expressivity::run(spec, ctx),
     }
 }
 
