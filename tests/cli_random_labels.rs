@@ -67,6 +67,7 @@ fn tiny_randomization_run_records_corruption_fit_and_params() {
         // A variant stops at its first evaluation with the whole training set fitted.
         if train_acc >= 1.0 {
             assert_eq!(num(r, "fit_step"), steps, "{}", r["variant"]);
+            assert!(num(r, "fit99_step") <= steps, "{}", r["variant"]);
         } else {
             assert_eq!(r["fit_step"], "", "{}", r["variant"]);
         }

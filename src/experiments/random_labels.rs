@@ -65,15 +65,22 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
     })
 }
 
+/// Training-set accuracy at which the `fit99_*` columns count a variant as (nearly) fitted: the
+/// 100% criterion waits for the last few hardest examples and is noisy from run to run.
+const NEAR_FIT: f64 = 0.99;
+
 /// The kind's summary columns: what the corruption did, the final fit of the training set,
-/// the first evaluation at which it was fitted, and the test error (Figure 1c).
+/// the first evaluations at which it was fitted (at 100% or the stopping threshold, and at
+/// 99%), and the test error (Figure 1c).
 fn summary_columns(
     task: &FitTask,
     history: &[EvalRow],
     report: &CorruptionReport,
 ) -> Vec<(String, Option<f64>)> {
     let last = history.last();
-    let fitted = history.iter().find(|r| r.extra[1] >= task.fit_threshold());
+    let first_at = |threshold: f64| history.iter().find(|r| r.extra[1] >= threshold);
+    let fitted = first_at(task.fit_threshold());
+    let near = first_at(NEAR_FIT);
     vec![
         ("label_noise".into(), Some(report.label_noise)),
         ("labels_changed".into(), Some(report.changed_fraction())),
@@ -86,6 +93,8 @@ fn summary_columns(
         ),
         ("fit_step".into(), fitted.map(|r| r.step as f64)),
         ("fit_epoch".into(), fitted.map(|r| r.epoch)),
+        ("fit99_step".into(), near.map(|r| r.step as f64)),
+        ("fit99_epoch".into(), near.map(|r| r.epoch)),
     ]
 }
 

@@ -81,6 +81,7 @@ pub fn table(rows: &[SummaryRow]) -> String {
         // random_labels and expressivity (shown only where present)
         "labels_changed",
         "final_train_set_accuracy",
+        "fit99_epoch",
         "fit_epoch",
         "n",
         "weights",
@@ -146,7 +147,7 @@ fn pretty(col: &str, v: &str) -> String {
         Ok(x) if col.contains("accuracy") && x <= 1.0 => format!("{:.2}%", 100.0 * x),
         Ok(x) if col == "steps_per_sec" => format!("{x:.0}"),
         Ok(x) if col == "labels_changed" => format!("{:.2}%", 100.0 * x),
-        Ok(x) if col == "fit_epoch" => format!("{x:.1}"),
+        Ok(x) if col.ends_with("_epoch") => format!("{x:.1}"),
         Ok(x) if col == "max_residual" => format!("{x:.1e}"),
         _ => v.to_string(),
     }
