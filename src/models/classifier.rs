@@ -8,6 +8,8 @@ use super::inception_small::InceptionSmall;
 use super::mlp::Mlp;
 use crate::spec::{Arch, ModelSpec};
 
+// One net per training run: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Classifier {
     Mlp(Mlp),

@@ -43,9 +43,9 @@ pub const BODY: [Stage; 10] = [
 ];
 
 /// Convolution (with bias, "same" padding) -> optional batch norm -> ReLU. Weights start He
-/// normal (std `sqrt(2 / fan_in)`), biases at zero: with burn's default (PyTorch's) init, half
-/// the He variance, the 22 convolutions without batch norm did not train at all (loss stuck at
-/// 2.29 for 460 steps at lr 0.1).
+/// normal (std `sqrt(2 / fan_in)`, the usual choice for ReLU nets), biases at zero. Without
+/// batch norm this 11-layer-deep net did not train on mnist-10k with this init or burn's
+/// default (half the He variance) at any rate from 0.1 to 0.0003.
 #[derive(Module, Debug)]
 pub struct ConvModule {
     conv: Conv2d,
