@@ -30,7 +30,7 @@ fn typo_in_a_key_names_line_col_key_and_suggestion() {
     assert_eq!(
         err,
         "error: SPEC:13:1: model.activaton: unknown key `activaton` (did you mean `activation`?); \
-         known keys here: hidden, activation, batch_norm, dropout, init_std"
+         known keys here: arch, width, hidden, activation, batch_norm, dropout, init_std"
     );
 }
 

@@ -4,8 +4,10 @@
 pub mod augment;
 pub mod checksum;
 pub mod cifar;
+pub mod corrupt;
 pub mod fetch;
 pub mod idx;
+pub mod preprocess;
 pub mod registry;
 
 pub use fetch::{FetchReport, fetch};

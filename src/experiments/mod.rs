@@ -1,7 +1,9 @@
 //! One module per experiment kind; [`dispatch`] is the one place that maps a kind to its code.
 
 pub mod bn_ablation;
+pub mod expressivity;
 pub mod mobilenet_v2;
+pub mod random_labels;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -41,6 +43,8 @@ pub fn dispatch(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<Kind
     match spec.kind {
         Kind::BnAblation => bn_ablation::run(spec, ctx),
         Kind::MobilenetV2 => mobilenet_v2::run(spec, ctx),
+        Kind::RandomLabels => random_labels::run(spec, ctx),
+        Kind::Expressivity => expressivity::run(spec, ctx),
     }
 }
 

@@ -1,6 +1,10 @@
 //! Model definitions, one module per architecture family.
 
+pub mod alexnet_small;
 pub mod batch_norm;
+pub mod classifier;
 pub mod count;
+pub mod finite_sample;
+pub mod inception_small;
 pub mod mlp;
 pub mod mobilenet_v2;

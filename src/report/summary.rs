@@ -73,10 +73,19 @@ pub fn table(rows: &[SummaryRow]) -> String {
         "variant",
         "status",
         "steps",
+        "params",
         "final_test_accuracy",
         "best_test_accuracy",
         "steps_to_target",
         "steps_per_sec",
+        // random_labels and expressivity (shown only where present)
+        "labels_changed",
+        "final_train_set_accuracy",
+        "fit99_epoch",
+        "fit_epoch",
+        "n",
+        "weights",
+        "max_residual",
     ];
     let all = columns(rows);
     let cols: Vec<&str> = wanted
@@ -137,6 +146,9 @@ fn pretty(col: &str, v: &str) -> String {
     match v.parse::<f64>() {
         Ok(x) if col.contains("accuracy") && x <= 1.0 => format!("{:.2}%", 100.0 * x),
         Ok(x) if col == "steps_per_sec" => format!("{x:.0}"),
+        Ok(x) if col == "labels_changed" => format!("{:.2}%", 100.0 * x),
+        Ok(x) if col.ends_with("_epoch") => format!("{x:.1}"),
+        Ok(x) if col == "max_residual" => format!("{x:.1e}"),
         _ => v.to_string(),
     }
 }

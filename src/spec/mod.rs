@@ -21,15 +21,24 @@ use serde::{Deserialize, Serialize};
 pub enum Kind {
     BnAblation,
     MobilenetV2,
+    RandomLabels,
+    Expressivity,
 }
 
 impl Kind {
-    pub const ALL: &'static [Kind] = &[Kind::BnAblation, Kind::MobilenetV2];
+    pub const ALL: &'static [Kind] = &[
+        Kind::BnAblation,
+        Kind::MobilenetV2,
+        Kind::RandomLabels,
+        Kind::Expressivity,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::BnAblation => "bn_ablation",
             Kind::MobilenetV2 => "mobilenet_v2",
+            Kind::RandomLabels => "random_labels",
+            Kind::Expressivity => "expressivity",
         }
     }
 
@@ -37,6 +46,8 @@ impl Kind {
         match self {
             Kind::BnAblation => "Ioffe & Szegedy 2015, Batch Normalization",
             Kind::MobilenetV2 => "Sandler et al. 2018, MobileNetV2",
+            Kind::RandomLabels => "Zhang et al. 2017, Rethinking generalization (Fig. 1, Table 1)",
+            Kind::Expressivity => "Zhang et al. 2017, Rethinking generalization (Theorem 1)",
         }
     }
 }
@@ -62,6 +73,10 @@ pub struct ExperimentSpec {
     pub train: TrainSpec,
     #[serde(default)]
     pub eval: EvalSpec,
+    /// Randomization tests of `random_labels` / `expressivity` (Zhang et al. 2017, Sec. 2);
+    /// left out of resolved specs while it is the default (other kinds never use it).
+    #[serde(default, skip_serializing_if = "CorruptionSpec::is_default")]
+    pub corruption: CorruptionSpec,
     /// MobileNetV2 settings (kind `mobilenet_v2` only; filled with defaults for that kind).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobilenet: Option<MobilenetSpec>,
@@ -90,6 +105,12 @@ pub struct DataSpec {
     pub train_limit: usize,
     /// Use only the first N test images (0 = all).
     pub test_limit: usize,
+    /// Random-crop augmentation: pad each training image by N zero pixels per side and crop a
+    /// random window of the original size (a shift of up to N pixels); 0 = off.
+    pub random_crop: usize,
+    /// Per-image whitening (each image minus its mean, over its standard deviation), the
+    /// preprocessing of Zhang et al.'s CIFAR-10 experiments; applied after any corruption.
+    pub whiten: bool,
 }
 
 impl Default for DataSpec {
@@ -98,6 +119,8 @@ impl Default for DataSpec {
             dataset: "mnist-10k".into(),
             train_limit: 0,
             test_limit: 0,
+            random_crop: 0,
+            whiten: false,
         }
     }
 }
@@ -110,10 +133,36 @@ pub enum Activation {
     Tanh,
 }
 
-/// A fully connected network; the BN paper's Figure 1 net is the default.
+/// The network family of `[model]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arch {
+    /// Fully connected: `hidden`, `activation`, `batch_norm`, `dropout`, `init_std`.
+    Mlp,
+    /// Zhang et al.'s small AlexNet: two (conv 5x5, max-pool 3x3, LRN) modules, FC 384, FC 192.
+    AlexnetSmall,
+    /// Zhang et al.'s small Inception (their Figure 3), with or without `batch_norm`.
+    InceptionSmall,
+}
+
+impl Arch {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arch::Mlp => "mlp",
+            Arch::AlexnetSmall => "alexnet_small",
+            Arch::InceptionSmall => "inception_small",
+        }
+    }
+}
+
+/// A classifier; the BN paper's Figure 1 net (a fully connected one) is the default.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelSpec {
+    /// Network family; everything but `mlp` is a convolutional net of Zhang et al. 2017.
+    pub arch: Arch,
+    /// Channel and unit multiplier of the convolutional archs (1.0 = the paper's widths).
+    pub width: f64,
     /// Hidden layer widths.
     pub hidden: Vec<usize>,
     pub activation: Activation,
@@ -128,6 +177,8 @@ pub struct ModelSpec {
 impl Default for ModelSpec {
     fn default() -> Self {
         Self {
+            arch: Arch::Mlp,
+            width: 1.0,
             hidden: vec![100, 100, 100],
             activation: Activation::Sigmoid,
             batch_norm: false,
@@ -227,6 +278,9 @@ pub struct EvalSpec {
     pub probe_images: usize,
     /// Which unit of the last hidden layer is probed.
     pub probe_unit: usize,
+    /// `random_labels`: stop a variant at the first evaluation whose accuracy on the whole
+    /// (un-augmented) training set reaches this fraction; 0 = run all `train.steps`.
+    pub stop_at_train_accuracy: f64,
 }
 
 impl Default for EvalSpec {
@@ -237,6 +291,58 @@ impl Default for EvalSpec {
             target_variant: String::new(),
             probe_images: 1000,
             probe_unit: 0,
+            stop_at_train_accuracy: 0.0,
+        }
+    }
+}
+
+/// What is done to the images and labels before training (Zhang et al. 2017, Section 2): fixed
+/// once per run from the seed. Test labels always stay true.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorruptionSpec {
+    /// Probability that a training label is replaced by a uniformly random class (which may, by
+    /// chance, be the true one): 0 = true labels, 1 = random labels.
+    pub labels: f64,
+    pub images: ImageCorruption,
+}
+
+impl CorruptionSpec {
+    pub fn is_default(&self) -> bool {
+        self.labels == 0.0 && self.images == ImageCorruption::None
+    }
+}
+
+impl Default for CorruptionSpec {
+    fn default() -> Self {
+        Self {
+            labels: 0.0,
+            images: ImageCorruption::None,
+        }
+    }
+}
+
+/// The paper's input randomizations, applied to the train and the test images alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageCorruption {
+    /// The true images.
+    None,
+    /// One random permutation of the pixel positions, the same for every image.
+    ShuffledPixels,
+    /// A different random permutation for each image.
+    RandomPixels,
+    /// Every pixel drawn from a Gaussian with the training images' mean and variance.
+    Gaussian,
+}
+
+impl ImageCorruption {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageCorruption::None => "none",
+            ImageCorruption::ShuffledPixels => "shuffled_pixels",
+            ImageCorruption::RandomPixels => "random_pixels",
+            ImageCorruption::Gaussian => "gaussian",
         }
     }
 }

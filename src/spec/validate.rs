@@ -1,6 +1,6 @@
 //! Value checks that types alone cannot express, run before any training.
 
-use super::{ExperimentSpec, Optimizer, Schedule};
+use super::{Arch, ExperimentSpec, ImageCorruption, Kind, Optimizer, Schedule};
 
 pub struct Problem {
     pub path: String,
@@ -145,6 +145,85 @@ pub fn check(spec: &ExperimentSpec) -> Vec<Problem> {
         e.probe_unit < last.max(1),
         "eval.probe_unit",
         format!("the last hidden layer has {last} units; probe_unit must be below that"),
+    );
+
+    // Zhang et al. 2017: architectures, corruption, augmentation, stopping at a fit.
+    let c = &spec.corruption;
+    let fitting = spec.kind == Kind::RandomLabels;
+    require(
+        m.width.is_finite() && m.width > 0.0,
+        "model.width",
+        format!("must be positive, got {}", m.width),
+    );
+    require(
+        m.arch == Arch::Mlp || fitting,
+        "model.arch",
+        format!(
+            "`{}` is a random_labels architecture; {} uses arch = \"mlp\"",
+            m.arch.as_str(),
+            spec.kind.as_str()
+        ),
+    );
+    require(
+        !(m.arch == Arch::AlexnetSmall && m.batch_norm),
+        "model.batch_norm",
+        "alexnet_small has no batch normalization (it uses local response normalization)".into(),
+    );
+    require(
+        m.arch == Arch::Mlp || m.dropout == 0.0,
+        "model.dropout",
+        format!("dropout is an mlp option; {} has none", m.arch.as_str()),
+    );
+    require(
+        (0.0..=1.0).contains(&c.labels),
+        "corruption.labels",
+        format!("is a probability in [0, 1], got {}", c.labels),
+    );
+    require(
+        matches!(spec.kind, Kind::RandomLabels | Kind::Expressivity)
+            || (c.labels == 0.0 && c.images == ImageCorruption::None),
+        "corruption",
+        format!(
+            "only random_labels and expressivity corrupt data; remove [corruption] from this {} spec",
+            spec.kind.as_str()
+        ),
+    );
+    require(
+        spec.data.random_crop <= 8,
+        "data.random_crop",
+        format!(
+            "is a shift of at most 8 pixels, got {}",
+            spec.data.random_crop
+        ),
+    );
+    require(
+        spec.data.random_crop == 0 || fitting,
+        "data.random_crop",
+        format!(
+            "only random_labels augments images; {} does not",
+            spec.kind.as_str()
+        ),
+    );
+    require(
+        !spec.data.whiten || matches!(spec.kind, Kind::RandomLabels | Kind::Expressivity),
+        "data.whiten",
+        format!(
+            "only random_labels and expressivity whiten images; {} does not",
+            spec.kind.as_str()
+        ),
+    );
+    require(
+        (0.0..=1.0).contains(&e.stop_at_train_accuracy),
+        "eval.stop_at_train_accuracy",
+        format!("is a fraction in [0, 1], got {}", e.stop_at_train_accuracy),
+    );
+    require(
+        e.stop_at_train_accuracy == 0.0 || fitting,
+        "eval.stop_at_train_accuracy",
+        format!(
+            "only random_labels measures training-set accuracy; {} does not",
+            spec.kind.as_str()
+        ),
     );
     super::mobilenet::check(spec, &mut out);
     out

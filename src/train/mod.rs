@@ -45,6 +45,12 @@ pub trait Task {
 
     /// Fractional epochs after `steps` steps.
     fn epochs(&self, steps: u64) -> f64;
+
+    /// Whether training ends after this evaluation (e.g. once the training set is fitted);
+    /// the variant then finishes as done at `row.step`. Never, by default.
+    fn stop_after(&self, _row: &EvalRow) -> bool {
+        false
+    }
 }
 
 pub struct Evaluation {
@@ -155,8 +161,12 @@ pub fn run<T: Task>(
             };
             metrics.append(&row)?;
             observer.evaluated(&row);
+            let stop = task.stop_after(&row);
             history.push(row);
             (state.loss_sum, state.correct, state.seen) = (0.0, 0.0, 0.0);
+            if stop {
+                break;
+            }
         }
         if t.checkpoint_every > 0 && state.step % t.checkpoint_every == 0 && state.step < t.steps {
             let mut saved = state.clone();

@@ -1,0 +1,85 @@
+//! Finite-sample expressivity (Zhang et al. 2017, Theorem 1): build the two-layer ReLU net with
+//! `2n + d` weights that fits the (true or randomized) labels of the first n training images
+//! exactly, and measure how exactly, in f64.
+
+use std::time::Instant;
+
+use super::{Context, KindResult};
+use crate::data::corrupt;
+use crate::data::preprocess::whiten;
+use crate::models::finite_sample::TwoLayerRelu;
+use crate::spec::ExperimentSpec;
+use crate::train::batches::mix;
+use crate::train::{Outcome, Status};
+
+const DIRECTION_STREAM: u64 = 0x4449_5245_4354; // "DIRECT"
+
+pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResult> {
+    let data = ctx.dataset(&spec.data)?;
+    let (mut train, _, report) = corrupt::apply(
+        &data.train,
+        &data.test,
+        &spec.corruption,
+        data.num_classes,
+        spec.seed,
+    );
+    if spec.data.whiten {
+        whiten(&mut train);
+    }
+    let (n, d) = (train.n, train.image_len());
+    let x: Vec<f64> = train.images.iter().map(|&v| v as f64).collect();
+    let y: Vec<f64> = train.labels.iter().map(|&l| l as f64).collect();
+
+    let started = Instant::now();
+    let net = TwoLayerRelu::fit(&x, d, &y, mix(spec.seed, DIRECTION_STREAM))?;
+    let fit_seconds = started.elapsed().as_secs_f64();
+    let predicted = net.predict(&x);
+    let seconds = started.elapsed().as_secs_f64();
+
+    let residuals: Vec<f64> = predicted
+        .iter()
+        .zip(&y)
+        .map(|(p, t)| (p - t).abs())
+        .collect();
+    let max_residual = residuals.iter().copied().fold(0.0, f64::max);
+    let mean_squared = residuals.iter().map(|r| r * r).sum::<f64>() / n as f64;
+    // As a classifier: the nearest class index to the output.
+    let correct = predicted
+        .iter()
+        .zip(&y)
+        .filter(|(p, t)| p.round() == **t)
+        .count();
+    ctx.observer.step(1, mean_squared);
+
+    let outcome = Outcome {
+        status: Status::Done,
+        history: Vec::new(),
+        steps_run: 1,
+        train_seconds: seconds,
+        resumed_from: None,
+    };
+    let extra = vec![
+        ("n".into(), Some(n as f64)),
+        ("d".into(), Some(d as f64)),
+        ("weights".into(), Some(net.weights() as f64)),
+        ("label_noise".into(), Some(report.label_noise)),
+        ("labels_changed".into(), Some(report.changed_fraction())),
+        ("max_residual".into(), Some(max_residual)),
+        ("mean_squared_residual".into(), Some(mean_squared)),
+        (
+            "rounded_train_accuracy".into(),
+            Some(correct as f64 / n as f64),
+        ),
+        ("min_projection_gap".into(), Some(net.min_gap)),
+        (
+            "max_abs_output_weight".into(),
+            Some(net.w.iter().fold(0.0f64, |m, w| m.max(w.abs()))),
+        ),
+        ("fit_seconds".into(), Some(fit_seconds)),
+    ];
+    Ok(KindResult {
+        outcome,
+        params: net.weights(),
+        extra,
+    })
+}

@@ -1,0 +1,111 @@
+//! An image classifier chosen by `model.arch`: the MLPs, small AlexNet and small Inception of
+//! Zhang et al. 2017 behind one forward pass on `[batch, channels, height, width]` images.
+
+use burn::prelude::*;
+
+use super::alexnet_small::AlexNetSmall;
+use super::inception_small::InceptionSmall;
+use super::mlp::Mlp;
+use crate::spec::{Arch, ModelSpec};
+
+// One net per training run: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Module, Debug)]
+pub enum Classifier {
+    Mlp(Mlp),
+    AlexNet(AlexNetSmall),
+    Inception(InceptionSmall),
+}
+
+impl Classifier {
+    /// `input` is `[channels, height, width]`. The device's RNG must be seeded beforehand for a
+    /// reproducible init.
+    pub fn new(spec: &ModelSpec, input: [usize; 3], classes: usize, device: &Device) -> Self {
+        match spec.arch {
+            Arch::Mlp => Classifier::Mlp(Mlp::new(spec, input.iter().product(), classes, device)),
+            Arch::AlexnetSmall => {
+                Classifier::AlexNet(AlexNetSmall::new(input, classes, spec.width, device))
+            }
+            Arch::InceptionSmall => Classifier::Inception(InceptionSmall::new(
+                input[0],
+                classes,
+                spec.width,
+                spec.batch_norm,
+                device,
+            )),
+        }
+    }
+
+    /// # Shapes
+    /// - `x`: `[batch, channels, height, width]`
+    /// - returns `[batch, classes]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        match self {
+            Classifier::Mlp(m) => m.forward(x.flatten(1, 3)).logits,
+            Classifier::AlexNet(m) => m.forward(x),
+            Classifier::Inception(m) => m.forward(x),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::count::trainable_params;
+    use crate::spec::Activation;
+
+    fn params(spec: ModelSpec, input: [usize; 3]) -> usize {
+        let device = Device::flex().autodiff();
+        trainable_params(&Classifier::new(&spec, input, 10, &device))
+    }
+
+    fn spec(arch: Arch, hidden: Vec<usize>, batch_norm: bool) -> ModelSpec {
+        ModelSpec {
+            arch,
+            hidden,
+            batch_norm,
+            activation: Activation::Relu,
+            ..ModelSpec::default()
+        }
+    }
+
+    /// On the paper's 28x28x3 CIFAR-10 crops every architecture has exactly the weight count
+    /// of its Table 1.
+    #[test]
+    fn table1_parameter_counts_on_28x28x3() {
+        let cifar = [3, 28, 28];
+        assert_eq!(params(spec(Arch::Mlp, vec![512], false), cifar), 1_209_866);
+        assert_eq!(
+            params(spec(Arch::Mlp, vec![512; 3], false), cifar),
+            1_735_178
+        );
+        assert_eq!(
+            params(spec(Arch::AlexnetSmall, vec![], false), cifar),
+            1_387_786
+        );
+        assert_eq!(
+            params(spec(Arch::InceptionSmall, vec![], false), cifar),
+            1_649_402
+        );
+        // With BN: the paper's count leaves out BN's scale and shift (2 per conv channel).
+        let bn_channels = 96 + 64 + 80 + 80 + 160 + 160 + 160 + 144 + 96 + 336 + 336;
+        assert_eq!(
+            params(spec(Arch::InceptionSmall, vec![], true), cifar),
+            1_649_402 + 2 * bn_channels
+        );
+    }
+
+    #[test]
+    fn every_arch_maps_images_to_logits() {
+        let device = Device::flex();
+        for arch in [Arch::Mlp, Arch::AlexnetSmall, Arch::InceptionSmall] {
+            let s = ModelSpec {
+                width: 0.125,
+                ..spec(arch, vec![16], false)
+            };
+            let net = Classifier::new(&s, [1, 28, 28], 10, &device);
+            let logits = net.forward(Tensor::zeros([3, 1, 28, 28], &device));
+            assert_eq!(logits.dims(), [3, 10], "{arch:?}");
+        }
+    }
+}
