@@ -7,12 +7,11 @@ use burn::tensor::activation::log_softmax;
 
 use super::{Context, KindResult};
 use crate::data::Split;
-use crate::models::count::trainable_params;
 use crate::models::mlp::Mlp;
 use crate::spec::ExperimentSpec;
 use crate::train::batches::BatchOrder;
 use crate::train::stats::percentile;
-use crate::train::{self, Evaluation, LoopConfig, Task};
+use crate::train::{Evaluation, Task};
 
 const EVAL_CHUNK: usize = 1000;
 const PERCENTILES: [f64; 3] = [15.0, 50.0, 85.0];
@@ -27,15 +26,7 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
         classes: data.num_classes,
         eval_device: ctx.device.clone().inner(),
     };
-    let params = trainable_params(&task.init(&ctx.device));
-    let cfg = LoopConfig {
-        train: &spec.train,
-        eval_every: spec.eval.every,
-        seed: spec.seed,
-        device: &ctx.device,
-        dir: &ctx.dir,
-    };
-    let outcome = train::run(&mut task, &cfg, ctx.observer)?;
+    let (outcome, params) = ctx.train(spec, &mut task)?;
     let last = outcome.history.last();
     let extra = PERCENTILES
         .iter()

@@ -10,14 +10,13 @@ use super::bn_ablation::cross_entropy;
 use super::{Context, KindResult};
 use crate::data::Split;
 use crate::data::augment::{Augment, resize_split};
-use crate::models::count::trainable_params;
 use crate::models::mobilenet_v2::{Arch, MobileNetV2};
 use crate::report::summary::{self, SummaryRow};
 use crate::spec::mobilenet::dataset_channels;
 use crate::spec::mobilenet::{BottleneckActivation, Residual};
 use crate::spec::{ExperimentSpec, LoadedSpec, MobilenetSpec, did_you_mean};
 use crate::train::batches::{BatchOrder, mix};
-use crate::train::{self, Evaluation, LoopConfig, Outcome, Status, Task};
+use crate::train::{Evaluation, Outcome, Status, Task};
 use crate::{bail_user, user_error};
 
 /// Test images per inference batch.
@@ -84,15 +83,7 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
         test,
         eval_device: ctx.device.clone().inner(),
     };
-    let params = trainable_params(&task.init(&ctx.device));
-    let cfg = LoopConfig {
-        train: &spec.train,
-        eval_every: spec.eval.every,
-        seed: spec.seed,
-        device: &ctx.device,
-        dir: &ctx.dir,
-    };
-    let outcome = train::run(&mut task, &cfg, ctx.observer)?;
+    let (outcome, params) = ctx.train(spec, &mut task)?;
     let per_sec =
         outcome.steps_run as f64 * spec.train.batch_size as f64 / outcome.train_seconds.max(1e-9);
     extra.push(("images_per_sec".to_string(), Some(per_sec.round())));

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use burn::prelude::*;
 
 use crate::data::{self, DataOptions, Dataset};
+use crate::models::count::trainable_params;
 use crate::spec::{DataSpec, ExperimentSpec, Kind};
-use crate::train::{Observer, Outcome};
+use crate::train::{self, LoopConfig, Observer, Outcome, Task};
 
 /// What a kind's `run` gets: where to write, which device, the loaded data, and where to
 /// report progress.
@@ -27,6 +28,24 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
+    /// Runs the training loop on `task` with the spec's settings; returns the outcome and the
+    /// model's trainable parameter count.
+    pub fn train<T: Task>(
+        &mut self,
+        spec: &ExperimentSpec,
+        task: &mut T,
+    ) -> anyhow::Result<(Outcome, usize)> {
+        let params = trainable_params(&task.init(&self.device));
+        let cfg = LoopConfig {
+            train: &spec.train,
+            eval_every: spec.eval.every,
+            seed: spec.seed,
+            device: &self.device,
+            dir: &self.dir,
+        };
+        Ok((train::run(task, &cfg, self.observer)?, params))
+    }
+
     pub fn dataset(&self, spec: &DataSpec) -> anyhow::Result<Arc<Dataset>> {
         self.datasets.get(spec)
     }

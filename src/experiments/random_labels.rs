@@ -15,11 +15,10 @@ use crate::data::corrupt::{self, CorruptionReport};
 use crate::data::preprocess::shifted_crop;
 use crate::data::preprocess::whiten;
 use crate::models::classifier::Classifier;
-use crate::models::count::trainable_params;
 use crate::spec::ExperimentSpec;
 use crate::train::batches::{BatchOrder, mix};
 use crate::train::metrics::EvalRow;
-use crate::train::{self, Evaluation, LoopConfig, Task};
+use crate::train::{Evaluation, Task};
 
 const EVAL_CHUNK: usize = 500;
 const CROP_STREAM: u64 = 0x4352_4f50; // "CROP"
@@ -48,15 +47,7 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
         classes: data.num_classes,
         eval_device: ctx.device.clone().inner(),
     };
-    let params = trainable_params(&task.init(&ctx.device));
-    let cfg = LoopConfig {
-        train: &spec.train,
-        eval_every: spec.eval.every,
-        seed: spec.seed,
-        device: &ctx.device,
-        dir: &ctx.dir,
-    };
-    let outcome = train::run(&mut task, &cfg, ctx.observer)?;
+    let (outcome, params) = ctx.train(spec, &mut task)?;
     let extra = summary_columns(&task, &outcome.history, &report);
     Ok(KindResult {
         outcome,
