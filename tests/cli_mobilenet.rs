@@ -100,18 +100,9 @@ fn inspect_prints_the_layer_table_of_a_chosen_variant() {
     assert!(stderr(&out).contains("does not know kind `bn_ablation`"));
 }
 
-fn check_spec(text: &str, sets: &[&str]) -> (Option<i32>, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("spec.toml");
-    std::fs::write(&path, text).unwrap();
-    let mut args = vec!["check".to_string(), path.display().to_string()];
-    for s in sets {
-        args.push("--set".into());
-        args.push(s.to_string());
-    }
-    let out = runner().args(&args).output().unwrap();
-    let err = stderr(&out).replace(&path.display().to_string(), "SPEC");
-    (out.status.code(), err.trim().to_string())
+fn check_located(text: &str, sets: &[&str]) -> (Option<i32>, String) {
+    let (code, err, _) = check_spec(text, sets);
+    (code, err)
 }
 
 fn tiny_mobilenet() -> String {
@@ -120,7 +111,7 @@ fn tiny_mobilenet() -> String {
 
 #[test]
 fn mobilenet_spec_errors_are_located() {
-    let (code, err) = check_spec(
+    let (code, err) = check_located(
         &tiny_mobilenet().replace("width_multiplier = ", "width_multiplyer = "),
         &[],
     );
@@ -132,7 +123,7 @@ fn mobilenet_spec_errors_are_located() {
         ),
         "{err}"
     );
-    let (code, err) = check_spec(
+    let (code, err) = check_located(
         &tiny_mobilenet(),
         &["variant.relu6-s1.mobilenet.residual=skip"],
     );
@@ -142,7 +133,7 @@ fn mobilenet_spec_errors_are_located() {
         "error: --set variant.relu6-s1.mobilenet.residual=skip: mobilenet.residual: unknown \
          value `skip`; expected one of: bottleneck, expansion, none"
     );
-    let (code, err) = check_spec(
+    let (code, err) = check_located(
         &tiny_mobilenet().replace("[6, 32, 2, 2]]", "[6, 32, 0, 2]]"),
         &[],
     );
@@ -152,21 +143,21 @@ fn mobilenet_spec_errors_are_located() {
         "error: SPEC:30:39: mobilenet.rows.2: every entry of a row [t, c, n, s] must be at \
          least 1, got [6, 32, 0, 2]"
     );
-    let (code, err) = check_spec(&tiny_mobilenet(), &["mobilenet.in_channels=3"]);
+    let (code, err) = check_located(&tiny_mobilenet(), &["mobilenet.in_channels=3"]);
     assert_eq!(code, Some(1));
     assert_eq!(
         err,
         "error: --set mobilenet.in_channels=3: mobilenet.in_channels: mnist-10k images have 1 \
          channel(s); use 0 (the dataset's) or 1"
     );
-    let (code, err) = check_spec(&tiny_mobilenet(), &["train.batch_size=1"]);
+    let (code, err) = check_located(&tiny_mobilenet(), &["train.batch_size=1"]);
     assert_eq!(code, Some(1));
     assert!(
         err.contains("batch normalization needs a batch of at least 2"),
         "{err}"
     );
     // The section belongs to its kind.
-    let (code, err) = check_spec(
+    let (code, err) = check_located(
         &std::fs::read_to_string(tiny_spec()).unwrap(),
         &["mobilenet.width_multiplier=0.5"],
     );

@@ -151,17 +151,8 @@ fn expressivity_fits_true_and_random_labels_exactly() {
 
 /// `(exit code, stderr)` of `runner check` on `text` with `--set`s.
 fn check(text: &str, sets: &[&str]) -> (Option<i32>, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("spec.toml");
-    std::fs::write(&path, text).unwrap();
-    let mut args = vec!["check".to_string(), path.display().to_string()];
-    for s in sets {
-        args.push("--set".into());
-        args.push(s.to_string());
-    }
-    let out = runner().args(&args).output().unwrap();
-    let err = stderr(&out).replace(&path.display().to_string(), "SPEC");
-    (out.status.code(), err.trim().to_string())
+    let (code, err, _) = check_spec(text, sets);
+    (code, err)
 }
 
 fn tiny() -> String {

@@ -6,17 +6,7 @@ use common::*;
 
 /// Writes `text` to a temp spec and returns `(exit code, stderr)` of `runner check` on it.
 fn check(text: &str, sets: &[&str]) -> (Option<i32>, String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("spec.toml");
-    std::fs::write(&path, text).unwrap();
-    let mut args = vec!["check".to_string(), path.display().to_string()];
-    for s in sets {
-        args.push("--set".into());
-        args.push(s.to_string());
-    }
-    let out = runner().args(&args).output().unwrap();
-    let err = stderr(&out).replace(&path.display().to_string(), "SPEC");
-    (out.status.code(), err.trim().to_string(), stdout(&out))
+    check_spec(text, sets)
 }
 
 fn tiny() -> String {

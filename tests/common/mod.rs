@@ -56,3 +56,19 @@ pub fn read_csv(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
         })
         .collect()
 }
+
+/// `(exit code, stderr, stdout)` of `runner check` on a spec with `text`, with `--set`s; the
+/// spec's temporary path reads `SPEC` in stderr.
+pub fn check_spec(text: &str, sets: &[&str]) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spec.toml");
+    std::fs::write(&path, text).unwrap();
+    let mut args = vec!["check".to_string(), path.display().to_string()];
+    for s in sets {
+        args.push("--set".into());
+        args.push(s.to_string());
+    }
+    let out = runner().args(&args).output().unwrap();
+    let err = stderr(&out).replace(&path.display().to_string(), "SPEC");
+    (out.status.code(), err.trim().to_string(), stdout(&out))
+}
