@@ -131,7 +131,7 @@ fn main() -> anyhow::Result<()> {
         &ad,
     );
     let loss_of = |m: &MobileNetV2| {
-        runner::experiments::bn_ablation::cross_entropy(m.forward(x.clone()), y.clone()).mean()
+        runner::train::classify::cross_entropy(m.forward(x.clone()), y.clone()).mean()
     };
     let forward = time_ms(steps, || {
         let _ = loss_of(&model).into_scalar::<f32>();

@@ -3,13 +3,13 @@
 //! last-layer sigmoid's input over a fixed batch of test images.
 
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
 
 use super::{Context, KindResult};
 use crate::data::Split;
 use crate::models::mlp::Mlp;
 use crate::spec::ExperimentSpec;
 use crate::train::batches::BatchOrder;
+use crate::train::classify::{count_correct, cross_entropy, gather};
 use crate::train::stats::percentile;
 use crate::train::{Evaluation, Task};
 
@@ -73,6 +73,7 @@ impl Task for MlpTask {
     ) -> (Tensor<1>, Tensor<1>, usize) {
         let idx = self.order.batch(step);
         let (x, y) = gather(&self.train, &idx, device);
+        let x = x.flatten::<2>(1, 3);
         let logits = model.forward(x).logits;
         let correct = count_correct(logits.clone(), y.clone());
         (cross_entropy(logits, y).mean(), correct, idx.len())
@@ -84,12 +85,14 @@ impl Task for MlpTask {
         for start in (0..n).step_by(EVAL_CHUNK) {
             let idx: Vec<usize> = (start..(start + EVAL_CHUNK).min(n)).collect();
             let (x, y) = gather(&self.test, &idx, &self.eval_device);
+            let x = x.flatten::<2>(1, 3);
             let logits = model.forward(x).logits;
             correct += count_correct(logits.clone(), y.clone()).into_scalar::<f32>() as f64;
             loss_sum += cross_entropy(logits, y).sum().into_scalar::<f32>() as f64;
         }
         let probe: Vec<usize> = (0..self.spec.eval.probe_images.min(n)).collect();
         let (x, _) = gather(&self.test, &probe, &self.eval_device);
+        let x = x.flatten::<2>(1, 3);
         let unit = self.spec.eval.probe_unit;
         let pre = model
             .forward(x)
@@ -112,31 +115,4 @@ impl Task for MlpTask {
     fn epochs(&self, steps: u64) -> f64 {
         self.order.epochs(steps)
     }
-}
-
-/// Images `idx` of `split` as a `[batch, pixels]` tensor and their labels.
-fn gather(split: &Split, idx: &[usize], device: &Device) -> (Tensor<2>, Tensor<1, Int>) {
-    let len = split.image_len();
-    let mut pixels = Vec::with_capacity(idx.len() * len);
-    for &i in idx {
-        pixels.extend_from_slice(split.image(i));
-    }
-    let labels: Vec<i64> = idx.iter().map(|&i| split.labels[i] as i64).collect();
-    (
-        Tensor::from_data(TensorData::new(pixels, [idx.len(), len]), device),
-        Tensor::from_data(TensorData::new(labels, [idx.len()]), device),
-    )
-}
-
-/// Per-example cross-entropy, `[batch]`.
-pub fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
-    log_softmax(logits, 1)
-        .gather(1, labels.unsqueeze_dim(1))
-        .squeeze_dim(1)
-        .neg()
-}
-
-/// Number of rows whose arg-max is the label, as a one-element float tensor.
-fn count_correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
-    logits.argmax(1).squeeze_dim(1).equal(labels).float().sum()
 }

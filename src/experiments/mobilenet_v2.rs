@@ -6,7 +6,6 @@ use burn::prelude::*;
 use rand::SeedableRng;
 use rand_pcg::Pcg64;
 
-use super::bn_ablation::cross_entropy;
 use super::{Context, KindResult};
 use crate::data::Split;
 use crate::data::augment::{Augment, resize_split};
@@ -16,6 +15,7 @@ use crate::spec::mobilenet::dataset_channels;
 use crate::spec::mobilenet::{BottleneckActivation, Residual};
 use crate::spec::{ExperimentSpec, LoadedSpec, MobilenetSpec, did_you_mean};
 use crate::train::batches::{BatchOrder, mix};
+use crate::train::classify::{count_correct, cross_entropy, labels};
 use crate::train::{Evaluation, Outcome, Status, Task};
 use crate::{bail_user, user_error};
 
@@ -182,17 +182,11 @@ fn batch(
             );
         }
     }
-    let labels: Vec<i64> = idx.iter().map(|&i| split.labels[i] as i64).collect();
     let shape = [idx.len(), split.channels, split.height, split.width];
     (
         Tensor::from_data(TensorData::new(pixels, shape), device),
-        Tensor::from_data(TensorData::new(labels, [idx.len()]), device),
+        labels(split, idx, device),
     )
-}
-
-/// Number of rows whose arg-max is the label, as a one-element float tensor.
-fn count_correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
-    logits.argmax(1).squeeze_dim(1).equal(labels).float().sum()
 }
 
 /// The layer tables of the `selected` variants (every variant of a one-variant spec when none

@@ -8,7 +8,6 @@ use burn::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 
-use super::bn_ablation::cross_entropy;
 use super::{Context, KindResult};
 use crate::data::Split;
 use crate::data::corrupt::{self, CorruptionReport};
@@ -17,6 +16,7 @@ use crate::data::preprocess::whiten;
 use crate::models::classifier::Classifier;
 use crate::spec::ExperimentSpec;
 use crate::train::batches::{BatchOrder, mix};
+use crate::train::classify::{count_correct, cross_entropy, gather};
 use crate::train::metrics::EvalRow;
 use crate::train::{Evaluation, Task};
 
@@ -193,23 +193,4 @@ fn loss_accuracy(model: &Classifier, split: &Split, device: &Device) -> (f64, f6
     }
     let n = split.n.max(1) as f64;
     (loss_sum / n, correct / n)
-}
-
-/// Images `idx` of `split` as `[batch, channels, height, width]` and their labels.
-fn gather(split: &Split, idx: &[usize], device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
-    let mut pixels = Vec::with_capacity(idx.len() * split.image_len());
-    for &i in idx {
-        pixels.extend_from_slice(split.image(i));
-    }
-    let labels: Vec<i64> = idx.iter().map(|&i| split.labels[i] as i64).collect();
-    let shape = [idx.len(), split.channels, split.height, split.width];
-    (
-        Tensor::from_data(TensorData::new(pixels, shape), device),
-        Tensor::from_data(TensorData::new(labels, [idx.len()]), device),
-    )
-}
-
-/// Number of rows whose arg-max is the label, as a one-element float tensor.
-fn count_correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
-    logits.argmax(1).squeeze_dim(1).equal(labels).float().sum()
 }

@@ -4,6 +4,7 @@
 
 pub mod batches;
 pub mod checkpoint;
+pub mod classify;
 pub mod metrics;
 pub mod optimizer;
 pub mod schedule;

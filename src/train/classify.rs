@@ -1,0 +1,39 @@
+//! Classification pieces every kind shares: batches gathered from an in-memory split, the
+//! per-example cross-entropy, and the count of correct predictions.
+
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+
+use crate::data::Split;
+
+/// Images `idx` of `split` as `[batch, channels, height, width]`, and their labels.
+pub fn gather(split: &Split, idx: &[usize], device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
+    let mut pixels = Vec::with_capacity(idx.len() * split.image_len());
+    for &i in idx {
+        pixels.extend_from_slice(split.image(i));
+    }
+    let shape = [idx.len(), split.channels, split.height, split.width];
+    (
+        Tensor::from_data(TensorData::new(pixels, shape), device),
+        labels(split, idx, device),
+    )
+}
+
+/// The labels of images `idx` of `split`.
+pub fn labels(split: &Split, idx: &[usize], device: &Device) -> Tensor<1, Int> {
+    let labels: Vec<i64> = idx.iter().map(|&i| split.labels[i] as i64).collect();
+    Tensor::from_data(TensorData::new(labels, [idx.len()]), device)
+}
+
+/// Per-example cross-entropy, `[batch]`.
+pub fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
+    log_softmax(logits, 1)
+        .gather(1, labels.unsqueeze_dim(1))
+        .squeeze_dim(1)
+        .neg()
+}
+
+/// Number of rows whose arg-max is the label, as a one-element float tensor.
+pub fn count_correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
+    logits.argmax(1).squeeze_dim(1).equal(labels).float().sum()
+}
