@@ -5,8 +5,6 @@
 use std::time::Instant;
 
 use super::{Context, KindResult};
-use crate::data::corrupt;
-use crate::data::preprocess::whiten;
 use crate::models::finite_sample::TwoLayerRelu;
 use crate::spec::ExperimentSpec;
 use crate::train::batches::mix;
@@ -16,16 +14,7 @@ const DIRECTION_STREAM: u64 = 0x4449_5245_4354; // "DIRECT"
 
 pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResult> {
     let data = ctx.dataset(&spec.data)?;
-    let (mut train, _, report) = corrupt::apply(
-        &data.train,
-        &data.test,
-        &spec.corruption,
-        data.num_classes,
-        spec.seed,
-    );
-    if spec.data.whiten {
-        whiten(&mut train);
-    }
+    let (train, _, report) = super::random_labels::prepare(spec, &data);
     let (n, d) = (train.n, train.image_len());
     let x: Vec<f64> = train.images.iter().map(|&v| v as f64).collect();
     let y: Vec<f64> = train.labels.iter().map(|&l| l as f64).collect();

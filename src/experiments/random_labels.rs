@@ -9,10 +9,10 @@ use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 
 use super::{Context, KindResult};
-use crate::data::Split;
 use crate::data::corrupt::{self, CorruptionReport};
 use crate::data::preprocess::shifted_crop;
 use crate::data::preprocess::whiten;
+use crate::data::{Dataset, Split};
 use crate::models::classifier::Classifier;
 use crate::spec::ExperimentSpec;
 use crate::train::batches::{BatchOrder, mix};
@@ -26,8 +26,9 @@ const CROP_STREAM: u64 = 0x4352_4f50; // "CROP"
 /// augmentation, the corrupted labels the net is trained on).
 const EXTRA: [&str; 2] = ["train_set_loss", "train_set_accuracy"];
 
-pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResult> {
-    let data = ctx.dataset(&spec.data)?;
+/// The spec's data as the randomization tests see it: corrupted (fixed by the seed), then
+/// whitened where the spec asks, with what the corruption changed.
+pub fn prepare(spec: &ExperimentSpec, data: &Dataset) -> (Split, Split, CorruptionReport) {
     let (mut train, mut test, report) = corrupt::apply(
         &data.train,
         &data.test,
@@ -39,6 +40,12 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
         whiten(&mut train);
         whiten(&mut test);
     }
+    (train, test, report)
+}
+
+pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResult> {
+    let data = ctx.dataset(&spec.data)?;
+    let (train, test, report) = prepare(spec, &data);
     let mut task = FitTask {
         spec: spec.clone(),
         order: BatchOrder::new(train.n, spec.train.batch_size, spec.seed),
