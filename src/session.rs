@@ -86,6 +86,9 @@ fn preload(loaded: &LoadedSpec, opts: &RunOptions) -> anyhow::Result<Datasets> {
     let mut datasets = Datasets::new(opts.data.clone());
     for v in &loaded.variants {
         datasets.preload(&v.spec.data)?;
+        for extra in v.spec.extra_datasets() {
+            datasets.preload(&extra)?;
+        }
     }
     Ok(datasets)
 }

@@ -28,6 +28,8 @@ pub struct MlpOutput {
     /// `[batch, last_hidden_width]`: the input to the last hidden layer's non-linearity
     /// (after batch norm where it is on) — what the BN paper's Figure 1(b, c) tracks.
     pub last_pre_activation: Tensor<2>,
+    /// `[batch, last_hidden_width]`: the last hidden layer's output, the classifier's input.
+    pub features: Tensor<2>,
 }
 
 impl Mlp {
@@ -72,8 +74,9 @@ impl Mlp {
             x = self.dropout.forward(self.activate(z));
         }
         MlpOutput {
-            logits: self.output.forward(x),
+            logits: self.output.forward(x.clone()),
             last_pre_activation: pre.expect("validated: at least one hidden layer"),
+            features: x,
         }
     }
 

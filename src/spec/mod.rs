@@ -6,12 +6,14 @@ mod load;
 mod locate;
 pub mod mobilenet;
 mod overrides;
+pub mod ssl;
 mod validate;
 
 pub use expect::{Bound, Expect, Reference};
 pub use load::{LoadedSpec, Variant, did_you_mean, load_file, load_str};
 pub use mobilenet::MobilenetSpec;
 pub use overrides::Override;
+pub use ssl::SslSpec;
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +25,7 @@ pub enum Kind {
     MobilenetV2,
     RandomLabels,
     Expressivity,
+    SslReweight,
 }
 
 impl Kind {
@@ -31,6 +34,7 @@ impl Kind {
         Kind::MobilenetV2,
         Kind::RandomLabels,
         Kind::Expressivity,
+        Kind::SslReweight,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +43,7 @@ impl Kind {
             Kind::MobilenetV2 => "mobilenet_v2",
             Kind::RandomLabels => "random_labels",
             Kind::Expressivity => "expressivity",
+            Kind::SslReweight => "ssl_reweight",
         }
     }
 
@@ -48,6 +53,7 @@ impl Kind {
             Kind::MobilenetV2 => "Sandler et al. 2018, MobileNetV2",
             Kind::RandomLabels => "Zhang et al. 2017, Rethinking generalization (Fig. 1, Table 1)",
             Kind::Expressivity => "Zhang et al. 2017, Rethinking generalization (Theorem 1)",
+            Kind::SslReweight => "Ren, Yeh & Schwing 2020, Not All Unlabeled Data are Equal",
         }
     }
 }
@@ -80,6 +86,9 @@ pub struct ExperimentSpec {
     /// MobileNetV2 settings (kind `mobilenet_v2` only; filled with defaults for that kind).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobilenet: Option<MobilenetSpec>,
+    /// Semi-supervised settings (kind `ssl_reweight` only; filled with defaults for that kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl: Option<SslSpec>,
 }
 
 impl ExperimentSpec {
@@ -88,6 +97,22 @@ impl ExperimentSpec {
     pub fn fill_kind_defaults(&mut self) {
         if self.kind == Kind::MobilenetV2 {
             self.mobilenet.get_or_insert_with(MobilenetSpec::default);
+        }
+        if self.kind == Kind::SslReweight {
+            self.ssl.get_or_insert_with(SslSpec::default);
+        }
+    }
+
+    /// Datasets the kind reads besides `data` (loaded with it before any training).
+    pub fn extra_datasets(&self) -> Vec<DataSpec> {
+        match &self.ssl {
+            Some(s) if !s.ood_dataset.is_empty() && s.ood_dataset != ssl::NOISE_OOD => {
+                vec![DataSpec {
+                    dataset: s.ood_dataset.clone(),
+                    ..DataSpec::default()
+                }]
+            }
+            _ => Vec::new(),
         }
     }
 }

@@ -39,6 +39,7 @@ pub fn save<M: Module>(
     model: &M,
     optim: &ModuleOptimizer,
     keep: usize,
+    task_state: &dyn Fn(&Path) -> anyhow::Result<()>,
 ) -> anyhow::Result<PathBuf> {
     let root = dir(variant_dir);
     fs::create_dir_all(&root)?;
@@ -56,6 +57,7 @@ pub fn save<M: Module>(
         .save(tmp.join(OPTIMIZER))
         .map_err(|e| anyhow::anyhow!("writing optimizer checkpoint: {e:?}"))?;
     fs::write(tmp.join(STATE), serde_json::to_vec_pretty(state)?)?;
+    task_state(&tmp)?;
     let done = root.join(&name);
     if done.exists() {
         fs::remove_dir_all(&done)?;

@@ -52,6 +52,18 @@ pub trait Task {
     fn stop_after(&self, _row: &EvalRow) -> bool {
         false
     }
+
+    /// Writes the task's own state that a checkpoint must keep besides the model and the
+    /// optimizer (e.g. learned per-example weights) into the checkpoint directory `dir`;
+    /// nothing by default.
+    fn save_state(&self, _dir: &Path) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    /// Restores what [`Task::save_state`] wrote, when resuming from checkpoint `dir`.
+    fn load_state(&mut self, _dir: &Path) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 pub struct Evaluation {
@@ -114,6 +126,7 @@ pub fn run<T: Task>(
         Some(ck) => {
             state = checkpoint::read_state(ck)?;
             (model, optim) = checkpoint::restore(ck, model, optim)?;
+            task.load_state(ck)?;
             Some(state.step)
         }
         None => None,
@@ -172,7 +185,15 @@ pub fn run<T: Task>(
         if t.checkpoint_every > 0 && state.step % t.checkpoint_every == 0 && state.step < t.steps {
             let mut saved = state.clone();
             saved.train_seconds += train_timer;
-            checkpoint::save(cfg.dir, &saved, &model, &optim, t.keep_checkpoints)?;
+            let task_state = |dir: &Path| task.save_state(dir);
+            checkpoint::save(
+                cfg.dir,
+                &saved,
+                &model,
+                &optim,
+                t.keep_checkpoints,
+                &task_state,
+            )?;
         }
     }
     Ok(Outcome {
