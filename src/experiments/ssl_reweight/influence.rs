@@ -165,7 +165,7 @@ pub fn dot_gradient(v: &[f64], h: &[f64], p: &[f64], label: usize) -> f64 {
 
 /// Per-weight Adam on the example weights, each clipped to a range after its step; only the
 /// weights of examples that get a gradient move (each keeps its own step count).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WeightLearner {
     pub weights: Vec<f64>,
     m: Vec<f64>,
@@ -195,6 +195,40 @@ impl WeightLearner {
         }
     }
 
+    /// The weights and their Adam state, as saved in a checkpoint.
+    pub fn saved(&self) -> SavedWeights {
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect();
+        SavedWeights {
+            weights: bits(&self.weights),
+            m: bits(&self.m),
+            v: bits(&self.v),
+            steps: self.steps.clone(),
+        }
+    }
+
+    /// Restores [`WeightLearner::saved`]'s state (the settings stay this learner's).
+    pub fn restore(&mut self, saved: &SavedWeights) -> anyhow::Result<()> {
+        let n = self.weights.len();
+        if [
+            saved.weights.len(),
+            saved.m.len(),
+            saved.v.len(),
+            saved.steps.len(),
+        ] != [n; 4]
+        {
+            bail_user!(
+                "saved weights are for {} examples, this run has {n}",
+                saved.weights.len()
+            );
+        }
+        let floats = |v: &[u64]| v.iter().map(|&b| f64::from_bits(b)).collect();
+        self.weights = floats(&saved.weights);
+        self.m = floats(&saved.m);
+        self.v = floats(&saved.v);
+        self.steps = saved.steps.clone();
+        Ok(())
+    }
+
     /// One Adam step of weight `i` down the gradient `grad` (of the validation loss).
     pub fn step(&mut self, i: usize, grad: f64) {
         self.steps[i] += 1;
@@ -206,6 +240,16 @@ impl WeightLearner {
         let w = self.weights[i] - self.lr * m_hat / (v_hat.sqrt() + self.epsilon);
         self.weights[i] = w.clamp(self.range.0, self.range.1);
     }
+}
+
+/// The learned state of a [`WeightLearner`], its floats as IEEE bits so that a resumed run
+/// continues from exactly the same values.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SavedWeights {
+    weights: Vec<u64>,
+    m: Vec<u64>,
+    v: Vec<u64>,
+    steps: Vec<u32>,
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use rand::seq::SliceRandom;
 use rand_pcg::Pcg64;
 use serde::{Deserialize, Serialize};
 
-use super::influence::{Hessian, WeightLearner, add_gradient, dot_gradient};
+use super::influence::{Hessian, SavedWeights, WeightLearner, add_gradient, dot_gradient};
 use crate::data::Split;
 use crate::data::augment::{Augment, StrongAugment};
 use crate::models::mlp::Mlp;
@@ -63,12 +63,24 @@ pub struct Unlabeled {
 }
 
 /// What a checkpoint keeps besides the model: the weights with their Adam state, the last
-/// confident pseudo-label of each unlabeled example, and the metrics accumulated since the
+/// confident pseudo-label of each unlabeled example, and the counts accumulated since the
 /// last evaluation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 struct State {
     step: u64,
     learner: WeightLearner,
+    pseudo: Vec<Option<u8>>,
+    seen: f64,
+    confident: f64,
+    confident_in_distribution: f64,
+    confident_correct: f64,
+}
+
+/// [`State`] as written to `ssl_state.json` (the counts are whole numbers, exact in JSON).
+#[derive(Serialize, Deserialize)]
+struct SavedState {
+    step: u64,
+    weights: SavedWeights,
     pseudo: Vec<Option<u8>>,
     seen: f64,
     confident: f64,
@@ -542,25 +554,42 @@ impl Task for SslTask {
     }
 
     fn save_state(&self, dir: &Path) -> anyhow::Result<()> {
-        fs::write(dir.join(STATE_FILE), serde_json::to_vec(&self.state)?)?;
+        let st = &self.state;
+        let saved = SavedState {
+            step: st.step,
+            weights: st.learner.saved(),
+            pseudo: st.pseudo.clone(),
+            seen: st.seen,
+            confident: st.confident,
+            confident_in_distribution: st.confident_in_distribution,
+            confident_correct: st.confident_correct,
+        };
+        fs::write(dir.join(STATE_FILE), serde_json::to_vec(&saved)?)?;
         Ok(())
     }
 
     fn load_state(&mut self, dir: &Path) -> anyhow::Result<()> {
         let path = dir.join(STATE_FILE);
         let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        let state: State = serde_json::from_slice(&bytes)
+        let saved: SavedState = serde_json::from_slice(&bytes)
             .map_err(|e| crate::user_error!("corrupt checkpoint state {}: {e}", path.display()))?;
-        if state.pseudo.len() != self.state.pseudo.len() {
+        if saved.pseudo.len() != self.state.pseudo.len() {
             crate::bail_user!(
                 "{} holds {} weights, this run has {} unlabeled examples",
                 path.display(),
-                state.pseudo.len(),
+                saved.pseudo.len(),
                 self.state.pseudo.len()
             );
         }
-        self.start_step = state.step;
-        self.state = state;
+        let st = &mut self.state;
+        st.learner.restore(&saved.weights)?;
+        st.step = saved.step;
+        st.pseudo = saved.pseudo;
+        st.seen = saved.seen;
+        st.confident = saved.confident;
+        st.confident_in_distribution = saved.confident_in_distribution;
+        st.confident_correct = saved.confident_correct;
+        self.start_step = saved.step;
         Ok(())
     }
 }

@@ -318,8 +318,9 @@ fn plot(
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            "toy: pseudo-labels (colour), learned weight (size), wrong (ringed)",
-            ("sans-serif", 15),
+            "pseudo-label (colour), weight (size), wrong (ring); lines: true (black), \
+             labeled only (magenta), uniform (cyan), learned (green)",
+            ("sans-serif", 12),
         )
         .margin(10)
         .x_label_area_size(30)
