@@ -10,8 +10,8 @@ use crate::bail_user;
 use crate::data::Split;
 use crate::train::batches::mix;
 
-const SPLIT_STREAM: u64 = 0x5350_4c49_54; // "SPLIT"
-const OOD_STREAM: u64 = 0x4f4f_44; // "OOD"
+const SPLIT_STREAM: u64 = 0x0053_504c_4954; // "SPLIT"
+const OOD_STREAM: u64 = 0x004f_4f44; // "OOD"
 
 /// Indices into the training split, disjoint, each sorted.
 #[derive(Clone, Debug, PartialEq)]

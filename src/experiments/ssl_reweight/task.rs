@@ -32,10 +32,10 @@ use crate::train::batches::{BatchOrder, mix};
 use crate::train::classify::{count_correct, cross_entropy};
 use crate::train::{Evaluation, Task};
 
-const LABELED_STREAM: u64 = 0x4c41_4245_4c; // "LABEL"
-const UNLABELED_STREAM: u64 = 0x554e_4c41_42; // "UNLAB"
+const LABELED_STREAM: u64 = 0x004c_4142_454c; // "LABEL"
+const UNLABELED_STREAM: u64 = 0x0055_4e4c_4142; // "UNLAB"
 const AUGMENT_STREAM: u64 = 0x4155_474d; // "AUGM"
-const LOG_STREAM: u64 = 0x4c4f_47; // "LOG"
+const LOG_STREAM: u64 = 0x004c_4f47; // "LOG"
 /// Images per inference batch.
 const EVAL_CHUNK: usize = 500;
 const STATE_FILE: &str = "ssl_state.json";
@@ -464,7 +464,7 @@ impl Task for SslTask {
         let logits_l = out.logits.clone().slice([0..b, 0..k]);
         let logits_s = out.logits.clone().slice([b..b + u, 0..k]);
         if self.s.weighting == Weighting::Learned
-            && step % self.s.update_every == 0
+            && step.is_multiple_of(self.s.update_every)
             && mask.iter().any(|&m| m)
         {
             let p = to_vec(softmax(out.logits.clone().detach(), 1));

@@ -26,7 +26,7 @@ use crate::train::batches::{BatchOrder, mix};
 use crate::train::metrics::{EvalRow, MetricsFile};
 use crate::train::{Outcome, Status};
 
-const TOY_STREAM: u64 = 0x544f_59; // "TOY"
+const TOY_STREAM: u64 = 0x0054_4f59; // "TOY"
 const NEWTON_STEPS: usize = 100;
 pub const EXTRA: [&str; 3] = [
     "validation_loss",
@@ -240,7 +240,7 @@ fn write_points(path: &Path, study: &Study, weights: &[f64]) -> anyhow::Result<(
             ])?;
         }
     }
-    for i in 0..study.unlabeled.len() {
+    for (i, weight) in weights.iter().enumerate() {
         let p = study.unlabeled.point(i);
         let (truth, pseudo) = (study.unlabeled.y[i], study.pseudo[i]);
         w.write_record([
@@ -250,7 +250,7 @@ fn write_points(path: &Path, study: &Study, weights: &[f64]) -> anyhow::Result<(
             &truth.to_string(),
             &pseudo.to_string(),
             &u8::from(truth == pseudo).to_string(),
-            &weights[i].to_string(),
+            &weight.to_string(),
         ])?;
     }
     w.flush()?;
