@@ -59,3 +59,9 @@ pub struct Canvas {
     pub pixels: Vec<f32>,
     pub objects: Vec<Object>,
 }
+
+pub mod ap;
+pub mod bbox_regression;
+pub mod nms;
+pub mod svm;
+pub mod warp;
