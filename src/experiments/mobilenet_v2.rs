@@ -159,7 +159,7 @@ impl Task for MobileNetTask {
 }
 
 /// Images `idx` of `split` (augmented) as `[batch, channels, height, width]` and their labels.
-fn batch(
+pub(crate) fn batch(
     split: &Split,
     idx: &[usize],
     augment: Augment,

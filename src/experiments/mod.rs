@@ -4,6 +4,7 @@ pub mod bn_ablation;
 pub mod expressivity;
 pub mod mobilenet_v2;
 pub mod random_labels;
+pub mod rcnn;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -64,6 +65,7 @@ pub fn dispatch(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<Kind
         Kind::MobilenetV2 => mobilenet_v2::run(spec, ctx),
         Kind::RandomLabels => random_labels::run(spec, ctx),
         Kind::Expressivity => expressivity::run(spec, ctx),
+        Kind::Rcnn => rcnn::run(spec, ctx),
     }
 }
 

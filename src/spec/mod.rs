@@ -6,12 +6,14 @@ mod load;
 mod locate;
 pub mod mobilenet;
 mod overrides;
+pub mod rcnn;
 mod validate;
 
 pub use expect::{Bound, Expect, Reference};
 pub use load::{LoadedSpec, Variant, did_you_mean, load_file, load_str};
 pub use mobilenet::MobilenetSpec;
 pub use overrides::Override;
+pub use rcnn::RcnnSpec;
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +25,7 @@ pub enum Kind {
     MobilenetV2,
     RandomLabels,
     Expressivity,
+    Rcnn,
 }
 
 impl Kind {
@@ -31,6 +34,7 @@ impl Kind {
         Kind::MobilenetV2,
         Kind::RandomLabels,
         Kind::Expressivity,
+        Kind::Rcnn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +43,7 @@ impl Kind {
             Kind::MobilenetV2 => "mobilenet_v2",
             Kind::RandomLabels => "random_labels",
             Kind::Expressivity => "expressivity",
+            Kind::Rcnn => "rcnn",
         }
     }
 
@@ -48,6 +53,7 @@ impl Kind {
             Kind::MobilenetV2 => "Sandler et al. 2018, MobileNetV2",
             Kind::RandomLabels => "Zhang et al. 2017, Rethinking generalization (Fig. 1, Table 1)",
             Kind::Expressivity => "Zhang et al. 2017, Rethinking generalization (Theorem 1)",
+            Kind::Rcnn => "Girshick et al. 2014, R-CNN",
         }
     }
 }
@@ -80,6 +86,9 @@ pub struct ExperimentSpec {
     /// MobileNetV2 settings (kind `mobilenet_v2` only; filled with defaults for that kind).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobilenet: Option<MobilenetSpec>,
+    /// R-CNN settings (kind `rcnn` only; filled with defaults for that kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rcnn: Option<RcnnSpec>,
 }
 
 impl ExperimentSpec {
@@ -88,6 +97,9 @@ impl ExperimentSpec {
     pub fn fill_kind_defaults(&mut self) {
         if self.kind == Kind::MobilenetV2 {
             self.mobilenet.get_or_insert_with(MobilenetSpec::default);
+        }
+        if self.kind == Kind::Rcnn {
+            self.rcnn.get_or_insert_with(RcnnSpec::default);
         }
     }
 }

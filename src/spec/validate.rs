@@ -226,5 +226,6 @@ pub fn check(spec: &ExperimentSpec) -> Vec<Problem> {
         ),
     );
     super::mobilenet::check(spec, &mut out);
+    super::rcnn::check(spec, &mut out);
     out
 }

@@ -1,0 +1,275 @@
+//! The `[rcnn]` section: R-CNN (Girshick et al. 2014) on canvases of real digits. Defaults are
+//! the paper's settings where they carry over (context padding scaled from 16 px at 227 to the
+//! warp size, fine-tuning at 1/10 of the pre-training rate with 25% positives per batch,
+//! positives at IoU >= 0.5, SVM negatives below 0.3, C = 0.001, NMS at 0.3, box regression on
+//! pool5 with lambda 1000 from proposals above 0.6) and the digit-scale choices elsewhere.
+//! Pre-training uses `[train]` (the ImageNet stage: whole digits of `data.dataset`).
+
+use serde::{Deserialize, Serialize};
+
+use super::validate::Problem;
+use super::{ExperimentSpec, Kind};
+use crate::models::rcnn_net::Layer;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RcnnSpec {
+    /// Canvases built from training digits (proposals for fine-tuning, SVMs, regressors).
+    pub train_canvases: usize,
+    /// Canvases built from test digits (the detection test set).
+    pub test_canvases: usize,
+    /// Side of the square canvases in pixels.
+    pub canvas_size: usize,
+    /// Digits per canvas, at least and at most.
+    pub min_objects: usize,
+    pub max_objects: usize,
+    /// Side of a pasted digit's 28x28 frame in pixels, at least and at most (the ink box is
+    /// about 0.7 of it).
+    pub min_scale: usize,
+    pub max_scale: usize,
+    /// Selective search: the Felzenszwalb-Huttenlocher scales k of the fast mode.
+    pub ss_ks: Vec<f64>,
+    /// Gaussian smoothing before segmentation.
+    pub ss_sigma: f64,
+    /// Smallest segment in pixels.
+    pub ss_min_size: usize,
+    /// Proposals kept per canvas at most (0 = all).
+    pub ss_max_proposals: usize,
+    /// Proposals with a side below this many pixels are dropped.
+    pub ss_min_box_side: usize,
+    /// Side of the square warped region fed to the CNN.
+    pub warp_size: usize,
+    /// Context around a proposal, in pixels of the warp (the paper's p = 16 at 227).
+    pub context_padding: usize,
+    /// Output channels of the three convolutions.
+    pub conv_channels: [usize; 3],
+    /// Units of fc6 and fc7.
+    pub fc_units: usize,
+    /// Dropout before fc7 and before the classifier (AlexNet's 0.5).
+    pub dropout: f64,
+    /// Pre-training augmentation: shift each digit by up to this many pixels.
+    pub pretrain_shift: usize,
+    /// Fine-tune the pre-trained CNN on warped proposals (Table 2's "FT" rows).
+    pub finetune: bool,
+    pub finetune_steps: u64,
+    /// The paper: 1/10 of the pre-training rate.
+    pub finetune_lr: f64,
+    /// Regions per fine-tuning batch (the paper: 128).
+    pub finetune_batch: usize,
+    /// Fraction of each fine-tuning batch drawn from the positives (the paper: 0.25).
+    pub positive_fraction: f64,
+    /// A proposal is a fine-tuning positive for its best ground truth's class at this IoU.
+    pub positive_iou: f32,
+    /// The layer whose features train the SVMs.
+    pub feature: Layer,
+    /// SVM C for negatives; positives weigh `svm_positive_weight` times more.
+    pub svm_c: f64,
+    pub svm_positive_weight: f64,
+    /// SVM negatives: proposals below this IoU with every ground truth of the class.
+    pub negative_iou: f32,
+    /// Size of the first random working set of negatives.
+    pub initial_negatives: usize,
+    /// Hard-negative mining rounds at most.
+    pub hard_negative_rounds: usize,
+    /// Greedy NMS overlap threshold.
+    pub nms_threshold: f32,
+    /// Bounding-box regression (Table 2's "BB" row).
+    pub bbox_regression: bool,
+    /// Ridge penalty, with features scaled to mean norm 20 as for the SVMs.
+    pub bbox_lambda: f64,
+    /// Proposals train the regressor when their IoU with the best ground truth is above this.
+    pub bbox_min_iou: f32,
+    /// Test canvases drawn with their detections as PNGs.
+    pub draw: usize,
+}
+
+impl Default for RcnnSpec {
+    fn default() -> Self {
+        Self {
+            train_canvases: 300,
+            test_canvases: 200,
+            canvas_size: 96,
+            min_objects: 2,
+            max_objects: 4,
+            min_scale: 24,
+            max_scale: 52,
+            ss_ks: vec![50.0, 100.0],
+            ss_sigma: 0.8,
+            ss_min_size: 20,
+            ss_max_proposals: 0,
+            ss_min_box_side: 8,
+            warp_size: 32,
+            context_padding: 2,
+            conv_channels: [32, 64, 64],
+            fc_units: 256,
+            dropout: 0.5,
+            pretrain_shift: 2,
+            finetune: true,
+            finetune_steps: 600,
+            finetune_lr: 0.001,
+            finetune_batch: 128,
+            positive_fraction: 0.25,
+            positive_iou: 0.5,
+            feature: Layer::Fc7,
+            svm_c: 0.001,
+            svm_positive_weight: 2.0,
+            negative_iou: 0.3,
+            initial_negatives: 2000,
+            hard_negative_rounds: 3,
+            nms_threshold: 0.3,
+            bbox_regression: true,
+            bbox_lambda: 1000.0,
+            bbox_min_iou: 0.6,
+            draw: 4,
+        }
+    }
+}
+
+/// Checks of the `[rcnn]` section (and of the kind/section pairing).
+pub(super) fn check(spec: &ExperimentSpec, out: &mut Vec<Problem>) {
+    let mut require = |ok: bool, path: &str, message: String| {
+        if !ok {
+            out.push(Problem {
+                path: path.to_string(),
+                message,
+            });
+        }
+    };
+    let Some(r) = &spec.rcnn else {
+        return;
+    };
+    require(
+        spec.kind == Kind::Rcnn,
+        "rcnn",
+        format!(
+            "the [rcnn] section is for kind `rcnn`, not `{}`",
+            spec.kind.as_str()
+        ),
+    );
+    for (key, v) in [
+        ("rcnn.train_canvases", r.train_canvases),
+        ("rcnn.test_canvases", r.test_canvases),
+        ("rcnn.min_objects", r.min_objects),
+        ("rcnn.min_scale", r.min_scale),
+        ("rcnn.warp_size", r.warp_size),
+        ("rcnn.fc_units", r.fc_units),
+        ("rcnn.finetune_batch", r.finetune_batch),
+        ("rcnn.ss_min_size", r.ss_min_size),
+    ] {
+        require(v > 0, key, "must be at least 1".into());
+    }
+    require(
+        r.conv_channels.iter().all(|&c| c > 0),
+        "rcnn.conv_channels",
+        format!(
+            "every convolution needs a channel, got {:?}",
+            r.conv_channels
+        ),
+    );
+    require(
+        r.max_objects >= r.min_objects,
+        "rcnn.max_objects",
+        format!(
+            "must be at least min_objects ({}), got {}",
+            r.min_objects, r.max_objects
+        ),
+    );
+    require(
+        r.max_scale >= r.min_scale,
+        "rcnn.max_scale",
+        format!(
+            "must be at least min_scale ({}), got {}",
+            r.min_scale, r.max_scale
+        ),
+    );
+    require(
+        r.max_scale <= r.canvas_size,
+        "rcnn.max_scale",
+        format!(
+            "a digit of {} px does not fit a {} px canvas",
+            r.max_scale, r.canvas_size
+        ),
+    );
+    require(
+        !r.ss_ks.is_empty() && r.ss_ks.iter().all(|k| k.is_finite() && *k > 0.0),
+        "rcnn.ss_ks",
+        format!("needs at least one positive k, got {:?}", r.ss_ks),
+    );
+    require(
+        r.ss_sigma.is_finite() && r.ss_sigma >= 0.0,
+        "rcnn.ss_sigma",
+        format!("must be >= 0, got {}", r.ss_sigma),
+    );
+    require(
+        2 * r.context_padding < r.warp_size,
+        "rcnn.context_padding",
+        format!(
+            "twice the padding must leave part of the {} px warp for the region, got {}",
+            r.warp_size, r.context_padding
+        ),
+    );
+    require(
+        r.warp_size >= 8,
+        "rcnn.warp_size",
+        format!("three 2x poolings need at least 8 px, got {}", r.warp_size),
+    );
+    require(
+        (0.0..1.0).contains(&r.dropout),
+        "rcnn.dropout",
+        format!("must be in [0, 1), got {}", r.dropout),
+    );
+    require(
+        r.finetune_lr.is_finite() && r.finetune_lr > 0.0,
+        "rcnn.finetune_lr",
+        format!("must be positive, got {}", r.finetune_lr),
+    );
+    require(
+        !r.finetune || r.finetune_steps > 0,
+        "rcnn.finetune_steps",
+        "fine-tuning needs at least 1 step (or finetune = false)".into(),
+    );
+    require(
+        r.positive_fraction > 0.0 && r.positive_fraction < 1.0,
+        "rcnn.positive_fraction",
+        format!("must be in (0, 1), got {}", r.positive_fraction),
+    );
+    for (key, v) in [
+        ("rcnn.positive_iou", r.positive_iou),
+        ("rcnn.negative_iou", r.negative_iou),
+        ("rcnn.nms_threshold", r.nms_threshold),
+        ("rcnn.bbox_min_iou", r.bbox_min_iou),
+    ] {
+        require(
+            (0.0..=1.0).contains(&v),
+            key,
+            format!("is an IoU in [0, 1], got {v}"),
+        );
+    }
+    require(
+        r.negative_iou <= r.positive_iou,
+        "rcnn.negative_iou",
+        format!(
+            "must not exceed positive_iou ({}), got {}",
+            r.positive_iou, r.negative_iou
+        ),
+    );
+    for (key, v) in [
+        ("rcnn.svm_c", r.svm_c),
+        ("rcnn.svm_positive_weight", r.svm_positive_weight),
+        ("rcnn.bbox_lambda", r.bbox_lambda),
+    ] {
+        require(
+            v.is_finite() && v > 0.0,
+            key,
+            format!("must be positive, got {v}"),
+        );
+    }
+    require(
+        r.draw <= r.test_canvases,
+        "rcnn.draw",
+        format!(
+            "cannot draw more than the {} test canvases, got {}",
+            r.test_canvases, r.draw
+        ),
+    );
+}
