@@ -3,6 +3,7 @@
 
 pub mod canvas;
 pub mod image_io;
+pub mod segment;
 
 /// An axis-aligned box in pixel coordinates of a canvas: it covers `[x1, x2) x [y1, y2)`, so its
 /// width is `x2 - x1` (no VOC-style `+ 1`).
