@@ -1,6 +1,10 @@
 //! Object detection on canvases of real digits (R-CNN, Girshick et al. 2014): the box type every
 //! part shares, the canvases, and (in submodules) proposals, suppression and evaluation.
 
+pub mod canvas;
+pub mod image_io;
+pub mod segment;
+
 /// An axis-aligned box in pixel coordinates of a canvas: it covers `[x1, x2) x [y1, y2)`, so its
 /// width is `x2 - x1` (no VOC-style `+ 1`).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
