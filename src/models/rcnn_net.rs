@@ -21,6 +21,13 @@ pub enum Layer {
 }
 
 impl Layer {
+    pub const ALL: [Layer; 3] = [Layer::Pool5, Layer::Fc6, Layer::Fc7];
+
+    /// Position in [`Layer::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Layer::Pool5 => "pool5",

@@ -167,6 +167,11 @@ pub(super) fn check(spec: &ExperimentSpec, out: &mut Vec<Problem>) {
         ),
     );
     require(
+        r.canvas_size >= 8,
+        "rcnn.canvas_size",
+        format!("must be at least 8 pixels, got {}", r.canvas_size),
+    );
+    require(
         r.max_objects >= r.min_objects,
         "rcnn.max_objects",
         format!(

@@ -21,11 +21,11 @@ use serde::{Deserialize, Serialize};
 use self::cache::Stage;
 use self::cnn::{Finetune, Region};
 use self::detect::{RegionSet, best_truth};
-use self::standin::canvas::{self, CanvasConfig};
 use self::standin::draw;
 use self::standin::selective_search::{self, SelectiveSearchConfig};
 use super::{Context, KindResult};
 use crate::detection::ap;
+use crate::detection::canvas::{self, CanvasConfig};
 use crate::detection::nms::Detection;
 use crate::detection::svm::{self, MiningConfig, Rows, SvmConfig};
 use crate::detection::{BBox, Canvas};
@@ -197,36 +197,46 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
         (pretrained, None)
     };
 
-    // Features of every training proposal and ground-truth box, and of every test proposal.
+    // Features of every training proposal and ground-truth box, and of every test proposal,
+    // at all three layers in one pass (variants sharing the network reuse them).
     let t_features = Instant::now();
-    let layers: Vec<Layer> = if r.bbox_regression && r.feature != Layer::Pool5 {
-        vec![r.feature, Layer::Pool5]
-    } else {
-        vec![r.feature]
-    };
     let device = ctx.device.clone().inner();
     let train_set = RegionSet::new(&train_canvases, &proposals.train, true);
     let test_set = RegionSet::new(&test_canvases, &proposals.test, false);
-    let extract = |canvases: &[Canvas], set: &RegionSet| {
-        cnn::extract(
-            &trained.net,
-            canvases,
-            &set.rows,
-            &layers,
-            r.warp_size,
-            r.context_padding,
-            &device,
-        )
-    };
-    let mut train_features = extract(&train_canvases, &train_set)?;
-    let mut test_features = extract(&test_canvases, &test_set)?;
+    let key = format!(
+        "net={} proposals={} warp={} pad={}",
+        trained.digest, proposal_stage.digest, r.warp_size, r.context_padding
+    );
+    let extracted = cnn::extracted(&key, || {
+        let extract = |canvases: &[Canvas], set: &RegionSet| {
+            cnn::extract(
+                &trained.net,
+                canvases,
+                &set.rows,
+                &Layer::ALL,
+                r.warp_size,
+                r.context_padding,
+                &device,
+            )
+        };
+        Ok(cnn::Extracted {
+            train: extract(&train_canvases, &train_set)?,
+            test: extract(&test_canvases, &test_set)?,
+        })
+    })?;
     // One scale per layer from the training features (mean norm 20, as R-CNN), for both sets.
-    for (l, layer) in layers.iter().enumerate() {
-        let dim = arch.dim(*layer);
-        let s = svm::norm_scale(Rows::new(&train_features[l], dim));
-        train_features[l].iter_mut().for_each(|v| *v *= s);
-        test_features[l].iter_mut().for_each(|v| *v *= s);
-    }
+    let scaled = |layer: Layer| {
+        let (train, test) = (
+            &extracted.train[layer.index()],
+            &extracted.test[layer.index()],
+        );
+        let s = svm::norm_scale(Rows::new(train, arch.dim(layer)));
+        let scale = |v: &Vec<f32>| v.iter().map(|x| x * s).collect::<Vec<f32>>();
+        (scale(train), scale(test))
+    };
+    let (train_features, test_features) = scaled(r.feature);
+    let pool5 = r.bbox_regression.then(|| scaled(Layer::Pool5));
+    drop(extracted);
     let features_seconds = t_features.elapsed().as_secs_f64();
 
     let t_svm = Instant::now();
@@ -241,7 +251,7 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
         rounds: r.hard_negative_rounds,
     };
     let (svms, mean_negatives) = detect::train_svms(
-        Rows::new(&train_features[0], dim),
+        Rows::new(&train_features, dim),
         &train_set,
         &train_canvases,
         classes,
@@ -249,24 +259,25 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
         &mining,
         spec.seed,
     );
-    let pool5_at = layers.iter().position(|l| *l == Layer::Pool5);
     let pool5_dim = arch.dim(Layer::Pool5);
-    let regressors = match (r.bbox_regression, pool5_at) {
-        (true, Some(at)) => detect::train_regressors(
-            Rows::new(&train_features[at], pool5_dim),
+    let regressors = match &pool5 {
+        Some((train_pool5, _)) => detect::train_regressors(
+            Rows::new(train_pool5, pool5_dim),
             &train_set,
             &train_canvases,
             classes,
             r.bbox_min_iou,
             r.bbox_lambda,
         ),
-        _ => Vec::new(),
+        None => Vec::new(),
     };
     let svm_seconds = t_svm.elapsed().as_secs_f64();
 
     let detections = detect::detect(
-        Rows::new(&test_features[0], dim),
-        pool5_at.map(|at| Rows::new(&test_features[at], pool5_dim)),
+        Rows::new(&test_features, dim),
+        pool5
+            .as_ref()
+            .map(|(_, test_pool5)| Rows::new(test_pool5, pool5_dim)),
         &test_set,
         &svms,
         &regressors,
