@@ -61,7 +61,7 @@ impl Default for CanvasConfig {
             max_overlap: 0.2,
             ink_threshold: 0.1,
             clutter: 2,
-            clutter_crop: 9,
+            clutter_crop: 7,
             noise_std: 0.0,
         }
     }

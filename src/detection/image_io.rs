@@ -29,6 +29,15 @@ pub fn write_png(path: &Path, width: usize, height: usize, rgb: bool, data: &[u8
 
 /// Reads an 8-bit grayscale PNG: `(width, height, pixels)`.
 pub fn read_gray_png(path: &Path) -> Result<(usize, usize, Vec<u8>)> {
+    let (w, h, rgb, bytes) = read_png(path)?;
+    if rgb {
+        bail!("{}: expected a grayscale PNG, found RGB", path.display());
+    }
+    Ok((w, h, bytes))
+}
+
+/// Reads an 8-bit grayscale or RGB PNG: `(width, height, is RGB, pixels)`.
+pub fn read_png(path: &Path) -> Result<(usize, usize, bool, Vec<u8>)> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut reader = png::Decoder::new(BufReader::new(file))
         .read_info()
@@ -40,16 +49,16 @@ pub fn read_gray_png(path: &Path) -> Result<(usize, usize, Vec<u8>)> {
     let info = reader
         .next_frame(&mut buf)
         .with_context(|| format!("reading {}", path.display()))?;
-    if info.color_type != png::ColorType::Grayscale || info.bit_depth != png::BitDepth::Eight {
-        bail!(
-            "{}: expected an 8-bit grayscale PNG, found {:?} at {:?}",
-            path.display(),
-            info.color_type,
-            info.bit_depth
-        );
-    }
+    let rgb = match (info.color_type, info.bit_depth) {
+        (png::ColorType::Grayscale, png::BitDepth::Eight) => false,
+        (png::ColorType::Rgb, png::BitDepth::Eight) => true,
+        (color, depth) => bail!(
+            "{}: expected an 8-bit grayscale or RGB PNG, found {color:?} at {depth:?}",
+            path.display()
+        ),
+    };
     buf.truncate(info.buffer_size());
-    Ok((info.width as usize, info.height as usize, buf))
+    Ok((info.width as usize, info.height as usize, rgb, buf))
 }
 
 /// A `[0, 1]` value as a byte (rounded, clamped).

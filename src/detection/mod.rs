@@ -2,8 +2,10 @@
 //! part shares, the canvases, and (in submodules) proposals, suppression and evaluation.
 
 pub mod canvas;
+pub mod draw;
 pub mod image_io;
 pub mod segment;
+pub mod selective_search;
 
 /// An axis-aligned box in pixel coordinates of a canvas: it covers `[x1, x2) x [y1, y2)`, so its
 /// width is `x2 - x1` (no VOC-style `+ 1`).
