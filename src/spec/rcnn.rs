@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::validate::Problem;
 use super::{ExperimentSpec, Kind};
+use crate::detection::selective_search::Channel;
 use crate::models::rcnn_net::Layer;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -27,16 +28,19 @@ pub struct RcnnSpec {
     /// about 0.7 of it).
     pub min_scale: usize,
     pub max_scale: usize,
-    /// Selective search: the Felzenszwalb-Huttenlocher scales k of the fast mode.
-    pub ss_ks: Vec<f64>,
+    /// Selective search: the gray-level channels standing in for the paper's colour spaces
+    /// (`intensity`, `sqrt`, `blurred`).
+    pub ss_channels: Vec<Channel>,
+    /// The Felzenszwalb-Huttenlocher scales k of the fast mode (0-255 intensity scale).
+    pub ss_ks: Vec<f32>,
     /// Gaussian smoothing before segmentation.
-    pub ss_sigma: f64,
+    pub ss_sigma: f32,
     /// Smallest segment in pixels.
     pub ss_min_size: usize,
     /// Proposals kept per canvas at most (0 = all).
     pub ss_max_proposals: usize,
     /// Proposals with a side below this many pixels are dropped.
-    pub ss_min_box_side: usize,
+    pub ss_min_box_side: f32,
     /// Side of the square warped region fed to the CNN.
     pub warp_size: usize,
     /// Context around a proposal, in pixels of the warp (the paper's p = 16 at 227).
@@ -93,11 +97,12 @@ impl Default for RcnnSpec {
             max_objects: 4,
             min_scale: 24,
             max_scale: 52,
+            ss_channels: vec![Channel::Intensity, Channel::Sqrt],
             ss_ks: vec![50.0, 100.0],
             ss_sigma: 0.8,
-            ss_min_size: 20,
+            ss_min_size: 10,
             ss_max_proposals: 0,
-            ss_min_box_side: 8,
+            ss_min_box_side: 4.0,
             warp_size: 32,
             context_padding: 2,
             conv_channels: [32, 64, 64],
@@ -199,6 +204,16 @@ pub(super) fn check(spec: &ExperimentSpec, out: &mut Vec<Problem>) {
         !r.ss_ks.is_empty() && r.ss_ks.iter().all(|k| k.is_finite() && *k > 0.0),
         "rcnn.ss_ks",
         format!("needs at least one positive k, got {:?}", r.ss_ks),
+    );
+    require(
+        !r.ss_channels.is_empty(),
+        "rcnn.ss_channels",
+        "needs at least one channel (intensity, sqrt, blurred)".into(),
+    );
+    require(
+        r.ss_min_box_side.is_finite() && r.ss_min_box_side >= 0.0,
+        "rcnn.ss_min_box_side",
+        format!("must be >= 0, got {}", r.ss_min_box_side),
     );
     require(
         r.ss_sigma.is_finite() && r.ss_sigma >= 0.0,

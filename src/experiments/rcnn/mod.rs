@@ -10,7 +10,6 @@
 mod cache;
 mod cnn;
 mod detect;
-mod standin;
 
 use std::io::Write;
 use std::path::Path;
@@ -21,12 +20,12 @@ use serde::{Deserialize, Serialize};
 use self::cache::Stage;
 use self::cnn::{Finetune, Region};
 use self::detect::{RegionSet, best_truth};
-use self::standin::draw;
-use self::standin::selective_search::{self, SelectiveSearchConfig};
 use super::{Context, KindResult};
 use crate::detection::ap;
 use crate::detection::canvas::{self, CanvasConfig};
+use crate::detection::draw;
 use crate::detection::nms::Detection;
+use crate::detection::selective_search::{self, SelectiveSearchConfig};
 use crate::detection::svm::{self, MiningConfig, Rows, SvmConfig};
 use crate::detection::{BBox, Canvas};
 use crate::models::rcnn_net::{Layer, RcnnArch};
@@ -56,11 +55,13 @@ fn canvas_config(r: &RcnnSpec) -> CanvasConfig {
 
 fn search_config(r: &RcnnSpec) -> SelectiveSearchConfig {
     SelectiveSearchConfig {
+        channels: r.ss_channels.clone(),
         ks: r.ss_ks.clone(),
         sigma: r.ss_sigma,
         min_size: r.ss_min_size,
         max_proposals: r.ss_max_proposals,
         min_box_side: r.ss_min_box_side,
+        ..SelectiveSearchConfig::default()
     }
 }
 
