@@ -156,6 +156,7 @@ fn pretty(col: &str, v: &str) -> String {
         // VOC mAP in points, as the R-CNN paper prints it.
         Ok(x) if col == "map" => format!("{:.1}", 100.0 * x),
         Ok(x) if col == "proposals_per_image" => format!("{x:.0}"),
+        Ok(x) if col == "recall_05" => format!("{x:.3}"),
         _ => v.to_string(),
     }
 }

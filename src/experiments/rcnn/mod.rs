@@ -292,7 +292,7 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
     for (i, canvas) in test_canvases.iter().enumerate().take(r.draw) {
         let shown: Vec<(BBox, usize, f32)> = detections
             .iter()
-            .filter(|d| d.image == i && d.score > 0.0)
+            .filter(|d| d.image == i && d.score >= r.draw_min_score)
             .map(|d| (d.bbox, d.class, d.score))
             .collect();
         draw::write_png(
