@@ -20,7 +20,7 @@ use crate::experiments::mobilenet_v2::batch;
 use crate::models::rcnn_net::{Layer, RcnnArch, RcnnNet};
 use crate::spec::ExperimentSpec;
 use crate::train::batches::{BatchOrder, mix};
-use crate::train::classify::{count_correct, cross_entropy};
+use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches};
 use crate::train::{Evaluation, Outcome, Status, Task, metrics};
 
 /// Regions per inference batch.
@@ -202,28 +202,10 @@ impl Task for PretrainTask {
     }
 
     fn evaluate(&mut self, model: &RcnnNet) -> Evaluation {
-        let n = self.test.n;
-        let (mut loss, mut correct) = (0.0f64, 0.0f64);
-        let mut rng = Pcg64::seed_from_u64(0);
-        for start in (0..n).step_by(CHUNK) {
-            let idx: Vec<usize> = (start..(start + CHUNK).min(n)).collect();
-            let (x, y) = batch(
-                &self.test,
-                &idx,
-                Augment::default(),
-                &mut rng,
-                &self.eval_device,
-            );
-            let logits = model.forward(x);
-            correct += count_correct(logits.clone(), y.clone()).into_scalar::<f32>() as f64;
-            loss += cross_entropy(logits, y).sum().into_scalar::<f32>() as f64;
-        }
         self.last = Some(model.clone());
-        Evaluation {
-            loss: loss / n as f64,
-            accuracy: correct / n as f64,
-            extra: Vec::new(),
-        }
+        evaluate_batches(chunks(&self.test, CHUNK, &self.eval_device), |x| {
+            model.forward(x)
+        })
     }
 
     fn epochs(&self, steps: u64) -> f64 {
@@ -378,26 +360,17 @@ impl Task for FinetuneTask<'_> {
     }
 
     fn evaluate(&mut self, model: &RcnnNet) -> Evaluation {
-        let n = self.test_regions.len();
-        let (mut loss, mut correct) = (0.0f64, 0.0f64);
-        for chunk in self.test_regions.chunks(CHUNK) {
-            let (x, y) = warped(
+        self.last = Some(model.clone());
+        let batches = self.test_regions.chunks(CHUNK).map(|chunk| {
+            warped(
                 self.test_canvases,
                 chunk,
                 self.warp,
                 self.padding,
                 &self.eval_device,
-            );
-            let logits = model.forward(x);
-            correct += count_correct(logits.clone(), y.clone()).into_scalar::<f32>() as f64;
-            loss += cross_entropy(logits, y).sum().into_scalar::<f32>() as f64;
-        }
-        self.last = Some(model.clone());
-        Evaluation {
-            loss: loss / n.max(1) as f64,
-            accuracy: correct / n.max(1) as f64,
-            extra: Vec::new(),
-        }
+            )
+        });
+        evaluate_batches(batches, |x| model.forward(x))
     }
 
     fn epochs(&self, steps: u64) -> f64 {
