@@ -58,7 +58,7 @@ impl Default for CanvasConfig {
             max_objects: 4,
             min_scale: 24,
             max_scale: 52,
-            max_overlap: 0.2,
+            max_overlap: 0.1,
             ink_threshold: 0.1,
             clutter: 2,
             clutter_crop: 7,

@@ -95,13 +95,16 @@ pub struct SelectiveSearchConfig {
 
 impl Default for SelectiveSearchConfig {
     /// Fast mode: 2 channels x 2 ks x 2 similarity sets, as the paper's 2 colour spaces x
-    /// 2 ks x 2 similarity sets.
+    /// 2 ks x 2 similarity sets. The paper's ks (50, 100) and minimum segment size are for
+    /// 500x375 VOC images; on 96x96 digit canvases k = 100, 200 with segments of at least 20
+    /// pixels keep recall at IoU 0.5 at 0.99 with about 90 boxes instead of about 220 (the
+    /// measurements are in the README).
     fn default() -> Self {
         Self {
             channels: vec![Channel::Intensity, Channel::Sqrt],
-            ks: vec![50.0, 100.0],
+            ks: vec![100.0, 200.0],
             sigma: 0.8,
-            min_size: 10,
+            min_size: 20,
             similarities: vec![Similarities::ALL, Similarities::TSF],
             max_proposals: 0,
             min_box_side: 4.0,
@@ -541,6 +544,18 @@ mod tests {
         let canvases = vec![canvas.clone(), rectangles()];
         let par = propose_all(&canvases, &cfg, 9);
         assert_eq!(par[1], propose(&canvases[1], &cfg, mix(9, 1)));
+    }
+
+    #[test]
+    fn covers_real_digit_canvases() {
+        use crate::detection::canvas::{CanvasConfig, generate};
+        let data = crate::data::load("mnist-10k", &crate::data::DataOptions::default()).unwrap();
+        let canvases = generate(&data.test, &CanvasConfig::default(), 40, 3);
+        let props = propose_all(&canvases, &SelectiveSearchConfig::default(), 3);
+        let r = recall(&props, &canvases, 0.5);
+        assert!(r >= 0.95, "recall {r}");
+        let mean = props.iter().map(Vec::len).sum::<usize>() as f64 / 40.0;
+        assert!(mean < 150.0, "{mean} proposals per canvas");
     }
 
     #[test]
