@@ -29,25 +29,9 @@ impl GridGraph {
         let scaled: Vec<f32> = pixels.iter().map(|v| v * 255.0).collect();
         let img = gaussian_blur(&scaled, width, height, sigma);
         let mut edges = Vec::with_capacity(4 * width * height);
-        let at = |x: usize, y: usize| y * width + x;
-        for y in 0..height {
-            for x in 0..width {
-                let p = at(x, y);
-                let mut push = |q: usize| edges.push(((img[p] - img[q]).abs(), p as u32, q as u32));
-                if x + 1 < width {
-                    push(at(x + 1, y));
-                }
-                if y + 1 < height {
-                    push(at(x, y + 1));
-                    if x + 1 < width {
-                        push(at(x + 1, y + 1));
-                    }
-                    if x > 0 {
-                        push(at(x - 1, y + 1));
-                    }
-                }
-            }
-        }
+        for_each_neighbour(width, height, |p, q| {
+            edges.push(((img[p] - img[q]).abs(), p as u32, q as u32));
+        });
         Self {
             width,
             height,
@@ -87,6 +71,28 @@ impl GridGraph {
             })
             .collect();
         (labels, next as usize)
+    }
+}
+
+/// Calls `f(p, q)` once for every pair of 8-connected pixels (row-major indices), in raster
+/// order of `p`: right, down, down-right, down-left.
+pub fn for_each_neighbour(width: usize, height: usize, mut f: impl FnMut(usize, usize)) {
+    for y in 0..height {
+        for x in 0..width {
+            let p = y * width + x;
+            if x + 1 < width {
+                f(p, p + 1);
+            }
+            if y + 1 < height {
+                f(p, p + width);
+                if x + 1 < width {
+                    f(p, p + width + 1);
+                }
+                if x > 0 {
+                    f(p, p + width - 1);
+                }
+            }
+        }
     }
 }
 

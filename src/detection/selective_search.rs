@@ -33,7 +33,7 @@ use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 use rayon::prelude::*;
 
-use super::segment::{GridGraph, gaussian_blur};
+use super::segment::{GridGraph, for_each_neighbour, gaussian_blur};
 use super::{BBox, Canvas};
 use crate::train::batches::mix;
 
@@ -362,29 +362,12 @@ fn initial_regions(f: &Features, labels: &[u32], n: usize, w: usize) -> Vec<Regi
 /// Pairs `(a, b)`, `a < b`, of 8-connected adjacent segments, sorted.
 fn adjacency(labels: &[u32], w: usize, h: usize) -> Vec<(usize, usize)> {
     let mut pairs = Vec::new();
-    for y in 0..h {
-        for x in 0..w {
-            let a = labels[y * w + x];
-            let mut check = |q: usize| {
-                let b = labels[q];
-                if a != b {
-                    pairs.push((a.min(b) as usize, a.max(b) as usize));
-                }
-            };
-            if x + 1 < w {
-                check(y * w + x + 1);
-            }
-            if y + 1 < h {
-                check((y + 1) * w + x);
-                if x + 1 < w {
-                    check((y + 1) * w + x + 1);
-                }
-                if x > 0 {
-                    check((y + 1) * w + x - 1);
-                }
-            }
+    for_each_neighbour(w, h, |p, q| {
+        let (a, b) = (labels[p], labels[q]);
+        if a != b {
+            pairs.push((a.min(b) as usize, a.max(b) as usize));
         }
-    }
+    });
     pairs.sort_unstable();
     pairs.dedup();
     pairs
