@@ -7,7 +7,8 @@
 //! the sum of those enabled among
 //! - colour: intersection of the regions' 25-bin intensity histograms (L1-normalised);
 //! - texture: intersection of their texture histograms: Gaussian derivatives (sigma 1) in 8
-//!   orientations, each orientation's positive response in 10 bins (80 bins, L1-normalised);
+//!   orientations (every 45 degrees), each orientation's positive response, divided by the
+//!   image's largest gradient magnitude, in 10 bins (80 bins, L1-normalised);
 //! - size: `1 - (size_i + size_j) / size_im`, merging small regions first;
 //! - fill: `1 - (size(BB_ij) - size_i - size_j) / size_im`, merging regions that fill each
 //!   other's gaps.
@@ -51,6 +52,7 @@ pub enum Channel {
 
 /// Which similarities are summed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Similarities {
     pub colour: bool,
     pub texture: bool,
@@ -77,7 +79,8 @@ impl Similarities {
 
 /// Selective-search settings; the strategies are every combination of a channel, a `k` and a
 /// similarity set.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SelectiveSearchConfig {
     pub channels: Vec<Channel>,
     /// Felzenszwalb-Huttenlocher scales, on the 0-255 intensity scale.
