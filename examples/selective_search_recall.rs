@@ -4,7 +4,7 @@
 //! cargo run --release --example selective_search_recall -- [--count 200] [--seed 1]
 //!     [--ks 50,100] [--channels intensity,sqrt] [--sims all,tsf] [--sigma 0.8]
 //!     [--min-size 10] [--min-box-side 4] [--max-proposals 0] [--dataset mnist-10k]
-//!     [--write DIR]
+//!     [--noise 0] [--clutter 2] [--max-overlap 0.1] [--write DIR]
 //! ```
 //!
 //! Prints one JSON line: recall at IoU 0.5 and 0.7, MABO, proposals per canvas (mean, max),
@@ -41,6 +41,7 @@ fn list<T>(v: &str, parse: impl Fn(&str) -> Result<T>) -> Result<Vec<T>> {
 
 fn main() -> Result<()> {
     let mut cfg = SelectiveSearchConfig::default();
+    let mut canvas_cfg = CanvasConfig::default();
     let (mut count, mut seed, mut dataset, mut write) =
         (200usize, 1u64, "mnist-10k".to_string(), None);
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -58,6 +59,9 @@ fn main() -> Result<()> {
             "--min-size" => cfg.min_size = v.parse()?,
             "--min-box-side" => cfg.min_box_side = v.parse()?,
             "--max-proposals" => cfg.max_proposals = v.parse()?,
+            "--noise" => canvas_cfg.noise_std = v.parse()?,
+            "--clutter" => canvas_cfg.clutter = v.parse()?,
+            "--max-overlap" => canvas_cfg.max_overlap = v.parse()?,
             "--channels" => {
                 cfg.channels = list(v, |s| {
                     Ok(match s {
@@ -81,8 +85,9 @@ fn main() -> Result<()> {
         }
     }
     cfg.validate()?;
+    canvas_cfg.validate()?;
     let data = load(&dataset, &DataOptions::default())?;
-    let canvases = canvas::generate(&data.test, &CanvasConfig::default(), count, seed);
+    let canvases = canvas::generate(&data.test, &canvas_cfg, count, seed);
     let proposals = propose_all(&canvases, &cfg, seed);
 
     // (wall, CPU) ms per canvas of each pass; CPU time is steadier on a shared machine.
