@@ -21,7 +21,8 @@ use crate::data::{Dataset, Split};
 use crate::train::batches::mix;
 
 /// How canvases are laid out.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct CanvasConfig {
     /// Canvas side in pixels.
     pub size: usize,
@@ -58,7 +59,7 @@ impl Default for CanvasConfig {
             max_objects: 4,
             min_scale: 24,
             max_scale: 52,
-            max_overlap: 0.2,
+            max_overlap: 0.1,
             ink_threshold: 0.1,
             clutter: 2,
             clutter_crop: 7,
@@ -609,6 +610,19 @@ mod tests {
         assert_eq!(records[0][2].parse::<f32>().unwrap(), first.bbox.x1);
         assert_eq!(records[0][5].parse::<f32>().unwrap(), first.bbox.y2);
         assert_eq!(&records[0][6], names[first.class]);
+    }
+
+    #[test]
+    fn configs_read_from_toml_with_defaults() {
+        use crate::detection::selective_search::{Channel, SelectiveSearchConfig};
+        let cfg: CanvasConfig = toml::from_str("size = 128\nclutter = 0").unwrap();
+        assert_eq!((cfg.size, cfg.clutter), (128, 0));
+        assert_eq!(cfg.max_objects, CanvasConfig::default().max_objects);
+        assert!(toml::from_str::<CanvasConfig>("sise = 128").is_err());
+        let ss: SelectiveSearchConfig =
+            toml::from_str("ks = [50.0]\nchannels = [\"sqrt\"]").unwrap();
+        assert_eq!((ss.ks, ss.channels), (vec![50.0], vec![Channel::Sqrt]));
+        assert_eq!(ss.min_size, SelectiveSearchConfig::default().min_size);
     }
 
     #[test]

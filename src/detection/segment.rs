@@ -29,30 +29,13 @@ impl GridGraph {
         let scaled: Vec<f32> = pixels.iter().map(|v| v * 255.0).collect();
         let img = gaussian_blur(&scaled, width, height, sigma);
         let mut edges = Vec::with_capacity(4 * width * height);
-        let at = |x: usize, y: usize| y * width + x;
-        for y in 0..height {
-            for x in 0..width {
-                let p = at(x, y);
-                let mut push = |q: usize| edges.push(((img[p] - img[q]).abs(), p as u32, q as u32));
-                if x + 1 < width {
-                    push(at(x + 1, y));
-                }
-                if y + 1 < height {
-                    push(at(x, y + 1));
-                    if x + 1 < width {
-                        push(at(x + 1, y + 1));
-                    }
-                    if x > 0 {
-                        push(at(x - 1, y + 1));
-                    }
-                }
-            }
-        }
-        edges.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for_each_neighbour(width, height, |p, q| {
+            edges.push(((img[p] - img[q]).abs(), p as u32, q as u32));
+        });
         Self {
             width,
             height,
-            edges,
+            edges: sort_by_weight(edges),
         }
     }
 
@@ -91,6 +74,28 @@ impl GridGraph {
     }
 }
 
+/// Calls `f(p, q)` once for every pair of 8-connected pixels (row-major indices), in raster
+/// order of `p`: right, down, down-right, down-left.
+pub fn for_each_neighbour(width: usize, height: usize, mut f: impl FnMut(usize, usize)) {
+    for y in 0..height {
+        for x in 0..width {
+            let p = y * width + x;
+            if x + 1 < width {
+                f(p, p + 1);
+            }
+            if y + 1 < height {
+                f(p, p + width);
+                if x + 1 < width {
+                    f(p, p + width + 1);
+                }
+                if x > 0 {
+                    f(p, p + width - 1);
+                }
+            }
+        }
+    }
+}
+
 /// Region label per pixel (labels `0..n`, contiguous, in raster order of first appearance)
 /// of `pixels` (`height` rows of `width`, values in `[0, 1]`): smoothing `sigma`, scale `k`
 /// on the 0-255 intensity scale, components below `min_size` pixels merged away.
@@ -113,32 +118,57 @@ pub fn gaussian_blur(img: &[f32], width: usize, height: usize, sigma: f32) -> Ve
     if sigma <= 0.0 {
         return img.to_vec();
     }
-    let radius = (4.0 * sigma).ceil() as i64;
-    let mut kernel: Vec<f32> = (-radius..=radius)
-        .map(|i| (-0.5 * (i as f32 / sigma).powi(2)).exp())
+    let radius = (4.0 * sigma).ceil() as usize;
+    let mut kernel: Vec<f32> = (0..=2 * radius)
+        .map(|i| (-0.5 * ((i as f32 - radius as f32) / sigma).powi(2)).exp())
         .collect();
     let total: f32 = kernel.iter().sum();
     kernel.iter_mut().for_each(|v| *v /= total);
-    let pass = |src: &[f32], along_x: bool| -> Vec<f32> {
-        let mut out = vec![0.0; src.len()];
-        for y in 0..height {
-            for x in 0..width {
-                let mut acc = 0.0;
-                for (j, kv) in kernel.iter().enumerate() {
-                    let d = j as i64 - radius;
-                    let (sx, sy) = if along_x {
-                        ((x as i64 + d).clamp(0, width as i64 - 1) as usize, y)
-                    } else {
-                        (x, (y as i64 + d).clamp(0, height as i64 - 1) as usize)
-                    };
-                    acc += kv * src[sy * width + sx];
-                }
-                out[y * width + x] = acc;
+    // Rows: each row padded by replication, so the inner loop has no bounds to clamp.
+    let mut rows = vec![0.0; img.len()];
+    let mut padded = vec![0.0; width + 2 * radius];
+    for (src, dst) in img.chunks(width).zip(rows.chunks_mut(width)) {
+        padded[..radius].fill(src[0]);
+        padded[radius..radius + width].copy_from_slice(src);
+        padded[radius + width..].fill(src[width - 1]);
+        for (x, d) in dst.iter_mut().enumerate() {
+            *d = kernel.iter().zip(&padded[x..]).map(|(k, v)| k * v).sum();
+        }
+    }
+    // Columns: whole rows scaled and added, the source row index clamped.
+    let mut out = vec![0.0; img.len()];
+    for (y, dst) in out.chunks_mut(width).enumerate() {
+        for (j, k) in kernel.iter().enumerate() {
+            let sy = (y + j).saturating_sub(radius).min(height - 1);
+            for (d, v) in dst.iter_mut().zip(&rows[sy * width..][..width]) {
+                *d += k * v;
             }
         }
-        out
-    };
-    pass(&pass(img, true), false)
+    }
+    out
+}
+
+/// A stable LSD radix sort by weight; the weights are non-negative floats, whose bit
+/// patterns sort as the numbers do. (Several times faster than a comparison sort here.)
+fn sort_by_weight(mut edges: Vec<(f32, u32, u32)>) -> Vec<(f32, u32, u32)> {
+    let mut spare = vec![(0.0, 0, 0); edges.len()];
+    for shift in [0u32, 8, 16, 24] {
+        let byte = |e: &(f32, u32, u32)| ((e.0.to_bits() >> shift) & 0xff) as usize;
+        let mut start = [0usize; 257];
+        for e in &edges {
+            start[byte(e) + 1] += 1;
+        }
+        for i in 1..257 {
+            start[i] += start[i - 1];
+        }
+        for e in &edges {
+            let b = byte(e);
+            spare[start[b]] = *e;
+            start[b] += 1;
+        }
+        std::mem::swap(&mut edges, &mut spare);
+    }
+    edges
 }
 
 /// Union-find with union by size and path halving.
@@ -280,6 +310,25 @@ mod tests {
         let mut sizes = vec![0; n];
         labels.iter().for_each(|&l| sizes[l as usize] += 1);
         assert!(sizes.iter().all(|&s| s >= 40), "{sizes:?}");
+    }
+
+    #[test]
+    fn radix_sort_matches_a_stable_sort() {
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(2);
+        let edges: Vec<(f32, u32, u32)> = (0..5000)
+            .map(|i| {
+                // Many ties (small integers) and some wide values.
+                let w = if i % 3 == 0 {
+                    rand::Rng::random_range(&mut rng, 0..4) as f32
+                } else {
+                    rand::Rng::random::<f32>(&mut rng) * 300.0
+                };
+                (w, i, i + 1)
+            })
+            .collect();
+        let mut expected = edges.clone();
+        expected.sort_by(|a, b| a.0.total_cmp(&b.0));
+        assert_eq!(sort_by_weight(edges), expected);
     }
 
     #[test]

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::validate::Problem;
 use super::{ExperimentSpec, Kind};
-use crate::detection::selective_search::Channel;
+use crate::detection::canvas::CanvasConfig;
+use crate::detection::selective_search::SelectiveSearchConfig;
 use crate::models::rcnn_net::Layer;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -19,28 +20,13 @@ pub struct RcnnSpec {
     pub train_canvases: usize,
     /// Canvases built from test digits (the detection test set).
     pub test_canvases: usize,
-    /// Side of the square canvases in pixels.
-    pub canvas_size: usize,
-    /// Digits per canvas, at least and at most.
-    pub min_objects: usize,
-    pub max_objects: usize,
-    /// Side of a pasted digit's 28x28 frame in pixels, at least and at most (the ink box is
-    /// about 0.7 of it).
-    pub min_scale: usize,
-    pub max_scale: usize,
-    /// Selective search: the gray-level channels standing in for the paper's colour spaces
-    /// (`intensity`, `sqrt`, `blurred`).
-    pub ss_channels: Vec<Channel>,
-    /// The Felzenszwalb-Huttenlocher scales k of the fast mode (0-255 intensity scale).
-    pub ss_ks: Vec<f32>,
-    /// Gaussian smoothing before segmentation.
-    pub ss_sigma: f32,
-    /// Smallest segment in pixels.
-    pub ss_min_size: usize,
-    /// Proposals kept per canvas at most (0 = all).
-    pub ss_max_proposals: usize,
-    /// Proposals with a side below this many pixels are dropped.
-    pub ss_min_box_side: f32,
+    /// How the canvases are laid out (`detection::canvas::CanvasConfig`: `size`,
+    /// `min_objects`, `max_objects`, `min_scale`, `max_scale`, `max_overlap`, `clutter`, ...).
+    pub canvas: CanvasConfig,
+    /// Selective search (`detection::selective_search::SelectiveSearchConfig`: `channels`,
+    /// `ks`, `sigma`, `min_size`, `similarities`, `max_proposals`, `min_box_side`); fast mode by
+    /// default.
+    pub selective_search: SelectiveSearchConfig,
     /// Side of the square warped region fed to the CNN.
     pub warp_size: usize,
     /// Context around a proposal, in pixels of the warp (the paper's p = 16 at 227).
@@ -96,17 +82,8 @@ impl Default for RcnnSpec {
         Self {
             train_canvases: 300,
             test_canvases: 200,
-            canvas_size: 96,
-            min_objects: 2,
-            max_objects: 4,
-            min_scale: 24,
-            max_scale: 52,
-            ss_channels: vec![Channel::Intensity, Channel::Sqrt],
-            ss_ks: vec![50.0, 100.0],
-            ss_sigma: 0.8,
-            ss_min_size: 10,
-            ss_max_proposals: 0,
-            ss_min_box_side: 4.0,
+            canvas: CanvasConfig::default(),
+            selective_search: SelectiveSearchConfig::default(),
             warp_size: 32,
             context_padding: 2,
             conv_channels: [32, 64, 64],
@@ -159,12 +136,9 @@ pub(super) fn check(spec: &ExperimentSpec, out: &mut Vec<Problem>) {
     for (key, v) in [
         ("rcnn.train_canvases", r.train_canvases),
         ("rcnn.test_canvases", r.test_canvases),
-        ("rcnn.min_objects", r.min_objects),
-        ("rcnn.min_scale", r.min_scale),
         ("rcnn.warp_size", r.warp_size),
         ("rcnn.fc_units", r.fc_units),
         ("rcnn.finetune_batch", r.finetune_batch),
-        ("rcnn.ss_min_size", r.ss_min_size),
     ] {
         require(v > 0, key, "must be at least 1".into());
     }
@@ -176,55 +150,12 @@ pub(super) fn check(spec: &ExperimentSpec, out: &mut Vec<Problem>) {
             r.conv_channels
         ),
     );
-    require(
-        r.canvas_size >= 8,
-        "rcnn.canvas_size",
-        format!("must be at least 8 pixels, got {}", r.canvas_size),
-    );
-    require(
-        r.max_objects >= r.min_objects,
-        "rcnn.max_objects",
-        format!(
-            "must be at least min_objects ({}), got {}",
-            r.min_objects, r.max_objects
-        ),
-    );
-    require(
-        r.max_scale >= r.min_scale,
-        "rcnn.max_scale",
-        format!(
-            "must be at least min_scale ({}), got {}",
-            r.min_scale, r.max_scale
-        ),
-    );
-    require(
-        r.max_scale <= r.canvas_size,
-        "rcnn.max_scale",
-        format!(
-            "a digit of {} px does not fit a {} px canvas",
-            r.max_scale, r.canvas_size
-        ),
-    );
-    require(
-        !r.ss_ks.is_empty() && r.ss_ks.iter().all(|k| k.is_finite() && *k > 0.0),
-        "rcnn.ss_ks",
-        format!("needs at least one positive k, got {:?}", r.ss_ks),
-    );
-    require(
-        !r.ss_channels.is_empty(),
-        "rcnn.ss_channels",
-        "needs at least one channel (intensity, sqrt, blurred)".into(),
-    );
-    require(
-        r.ss_min_box_side.is_finite() && r.ss_min_box_side >= 0.0,
-        "rcnn.ss_min_box_side",
-        format!("must be >= 0, got {}", r.ss_min_box_side),
-    );
-    require(
-        r.ss_sigma.is_finite() && r.ss_sigma >= 0.0,
-        "rcnn.ss_sigma",
-        format!("must be >= 0, got {}", r.ss_sigma),
-    );
+    if let Err(e) = r.canvas.validate() {
+        require(false, "rcnn.canvas", e.to_string());
+    }
+    if let Err(e) = r.selective_search.validate() {
+        require(false, "rcnn.selective_search", e.to_string());
+    }
     require(
         2 * r.context_padding < r.warp_size,
         "rcnn.context_padding",

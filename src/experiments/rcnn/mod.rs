@@ -22,10 +22,10 @@ use self::cnn::{Finetune, Region};
 use self::detect::{RegionSet, best_truth};
 use super::{Context, KindResult};
 use crate::detection::ap;
-use crate::detection::canvas::{self, CanvasConfig};
+use crate::detection::canvas;
 use crate::detection::draw;
 use crate::detection::nms::Detection;
-use crate::detection::selective_search::{self, SelectiveSearchConfig};
+use crate::detection::selective_search;
 use crate::detection::svm::{self, MiningConfig, Rows, SvmConfig};
 use crate::detection::{BBox, Canvas};
 use crate::models::rcnn_net::{Layer, RcnnArch};
@@ -40,29 +40,6 @@ pub fn settings(spec: &ExperimentSpec) -> anyhow::Result<&RcnnSpec> {
     spec.rcnn
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("an rcnn spec without [rcnn]"))
-}
-
-fn canvas_config(r: &RcnnSpec) -> CanvasConfig {
-    CanvasConfig {
-        size: r.canvas_size,
-        min_objects: r.min_objects,
-        max_objects: r.max_objects,
-        min_scale: r.min_scale,
-        max_scale: r.max_scale,
-        ..CanvasConfig::default()
-    }
-}
-
-fn search_config(r: &RcnnSpec) -> SelectiveSearchConfig {
-    SelectiveSearchConfig {
-        channels: r.ss_channels.clone(),
-        ks: r.ss_ks.clone(),
-        sigma: r.ss_sigma,
-        min_size: r.ss_min_size,
-        max_proposals: r.ss_max_proposals,
-        min_box_side: r.ss_min_box_side,
-        ..SelectiveSearchConfig::default()
-    }
 }
 
 /// Proposals of both canvas sets, as cached.
@@ -86,7 +63,7 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
     let class_names: Vec<String> = (0..classes).map(|c| c.to_string()).collect();
 
     // Canvases: cheap and deterministic, so rebuilt per variant; written once as a dataset.
-    let ccfg = canvas_config(r);
+    let ccfg = &r.canvas;
     let (train_canvases, test_canvases) =
         canvas::generate_splits(&data, &ccfg, r.train_canvases, r.test_canvases, spec.seed);
     let canvas_stage = Stage::new(
@@ -115,7 +92,7 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
     }
 
     // Proposals: selective search is the slow part of the data, so cached.
-    let scfg = search_config(r);
+    let scfg = &r.selective_search;
     let proposal_stage = Stage::new(
         &run_dir,
         "proposals",
@@ -129,8 +106,8 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
         None => {
             let t = Instant::now();
             let p = Proposals {
-                train: selective_search::propose_all(&train_canvases, &scfg, spec.seed),
-                test: selective_search::propose_all(&test_canvases, &scfg, spec.seed),
+                train: selective_search::propose_all(&train_canvases, scfg, spec.seed),
+                test: selective_search::propose_all(&test_canvases, scfg, spec.seed),
                 seconds: 0.0,
             };
             let p = Proposals {
