@@ -65,7 +65,7 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
     // Canvases: cheap and deterministic, so rebuilt per variant; written once as a dataset.
     let ccfg = &r.canvas;
     let (train_canvases, test_canvases) =
-        canvas::generate_splits(&data, &ccfg, r.train_canvases, r.test_canvases, spec.seed);
+        canvas::generate_splits(&data, ccfg, r.train_canvases, r.test_canvases, spec.seed);
     let canvas_stage = Stage::new(
         &run_dir,
         "canvases",
