@@ -4,6 +4,7 @@ pub mod claims;
 pub mod cli;
 pub mod commands;
 pub mod data;
+pub mod detection;
 pub mod error;
 pub mod experiments;
 pub mod models;

@@ -7,8 +7,9 @@
 //! - [`StrongAugment`]: FixMatch-style strong views for small images: a random affine map
 //!   (rotation, shear, scale, shift; bilinear, zero fill), Gaussian noise and a contrast change
 //!   (each with probability 1/2), then a cutout square of gray.
-//! - [`resize_split`]: bilinear resizing (PyTorch's `align_corners=False` convention), used
-//!   once at load time when a model's input resolution differs from the dataset's.
+//! - [`resize_split`], [`resize_into`]: bilinear resizing (PyTorch's `align_corners=False`
+//!   convention), used once at load time when a model's input resolution differs from the
+//!   dataset's, and to scale digits pasted onto detection canvases.
 
 use rand::Rng;
 
@@ -209,8 +210,32 @@ pub fn resize_split(split: &Split, size: usize) -> Split {
     }
     let (c, h, w) = (split.channels, split.height, split.width);
     let mut images = Vec::with_capacity(split.n * c * size * size);
-    // Source coordinate and weights per output row/column, shared by all images.
-    let axis = |inp: usize| -> Vec<(usize, usize, f32)> {
+    for i in 0..split.n {
+        resize_into(split.image(i), c, h, w, size, size, &mut images);
+    }
+    Split {
+        images,
+        labels: split.labels.clone(),
+        n: split.n,
+        channels: c,
+        height: size,
+        width: size,
+    }
+}
+
+/// Appends `img` (`channels x height x width`, CHW) resized to `out_h x out_w` to `out`
+/// (bilinear, PyTorch's `align_corners=False`, no antialiasing).
+pub fn resize_into(
+    img: &[f32],
+    channels: usize,
+    height: usize,
+    width: usize,
+    out_h: usize,
+    out_w: usize,
+    out: &mut Vec<f32>,
+) {
+    // Source coordinate and weights per output row/column, shared by all channels.
+    let axis = |inp: usize, size: usize| -> Vec<(usize, usize, f32)> {
         let scale = inp as f64 / size as f64;
         (0..size)
             .map(|o| {
@@ -221,27 +246,18 @@ pub fn resize_split(split: &Split, size: usize) -> Split {
             })
             .collect()
     };
-    let (ys, xs) = (axis(h), axis(w));
-    for i in 0..split.n {
-        let img = split.image(i);
-        for ch in 0..c {
-            let p = &img[ch * h * w..][..h * w];
-            for &(y0, y1, fy) in &ys {
-                for &(x0, x1, fx) in &xs {
-                    let top = p[y0 * w + x0] * (1.0 - fx) + p[y0 * w + x1] * fx;
-                    let bottom = p[y1 * w + x0] * (1.0 - fx) + p[y1 * w + x1] * fx;
-                    images.push(top * (1.0 - fy) + bottom * fy);
-                }
+    let (ys, xs) = (axis(height, out_h), axis(width, out_w));
+    let (h, w) = (height, width);
+    out.reserve(channels * out_h * out_w);
+    for ch in 0..channels {
+        let p = &img[ch * h * w..][..h * w];
+        for &(y0, y1, fy) in &ys {
+            for &(x0, x1, fx) in &xs {
+                let top = p[y0 * w + x0] * (1.0 - fx) + p[y0 * w + x1] * fx;
+                let bottom = p[y1 * w + x0] * (1.0 - fx) + p[y1 * w + x1] * fx;
+                out.push(top * (1.0 - fy) + bottom * fy);
             }
         }
-    }
-    Split {
-        images,
-        labels: split.labels.clone(),
-        n: split.n,
-        channels: c,
-        height: size,
-        width: size,
     }
 }
 

@@ -180,7 +180,7 @@ pub fn gaussian_images(split: &mut Split, stats: &[(f64, f64)], rng: &mut impl R
 }
 
 /// One N(0, 1) draw (Box-Muller).
-fn standard_normal(rng: &mut impl Rng) -> f64 {
+pub fn standard_normal(rng: &mut impl Rng) -> f64 {
     let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
     let u2: f64 = rng.random();
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()

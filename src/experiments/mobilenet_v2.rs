@@ -15,7 +15,7 @@ use crate::spec::mobilenet::dataset_channels;
 use crate::spec::mobilenet::{BottleneckActivation, Residual};
 use crate::spec::{ExperimentSpec, LoadedSpec, MobilenetSpec, did_you_mean};
 use crate::train::batches::{BatchOrder, mix};
-use crate::train::classify::{count_correct, cross_entropy, labels};
+use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches, labels};
 use crate::train::{Evaluation, Outcome, Status, Task};
 use crate::{bail_user, user_error};
 
@@ -130,27 +130,9 @@ impl Task for MobileNetTask {
     }
 
     fn evaluate(&mut self, model: &MobileNetV2) -> Evaluation {
-        let n = self.test.n;
-        let (mut loss_sum, mut correct) = (0.0f64, 0.0f64);
-        let mut rng = Pcg64::seed_from_u64(0);
-        for start in (0..n).step_by(EVAL_CHUNK) {
-            let idx: Vec<usize> = (start..(start + EVAL_CHUNK).min(n)).collect();
-            let (x, y) = batch(
-                &self.test,
-                &idx,
-                Augment::default(),
-                &mut rng,
-                &self.eval_device,
-            );
-            let logits = model.forward(x);
-            correct += count_correct(logits.clone(), y.clone()).into_scalar::<f32>() as f64;
-            loss_sum += cross_entropy(logits, y).sum().into_scalar::<f32>() as f64;
-        }
-        Evaluation {
-            loss: loss_sum / n as f64,
-            accuracy: correct / n as f64,
-            extra: Vec::new(),
-        }
+        evaluate_batches(chunks(&self.test, EVAL_CHUNK, &self.eval_device), |x| {
+            model.forward(x)
+        })
     }
 
     fn epochs(&self, steps: u64) -> f64 {
@@ -159,7 +141,7 @@ impl Task for MobileNetTask {
 }
 
 /// Images `idx` of `split` (augmented) as `[batch, channels, height, width]` and their labels.
-fn batch(
+pub(crate) fn batch(
     split: &Split,
     idx: &[usize],
     augment: Augment,

@@ -4,6 +4,7 @@ pub mod bn_ablation;
 pub mod expressivity;
 pub mod mobilenet_v2;
 pub mod random_labels;
+pub mod rcnn;
 pub mod ssl_reweight;
 
 use std::collections::HashMap;
@@ -66,6 +67,7 @@ pub fn dispatch(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<Kind
         Kind::RandomLabels => random_labels::run(spec, ctx),
         Kind::Expressivity => expressivity::run(spec, ctx),
         Kind::SslReweight => ssl_reweight::run(spec, ctx),
+        Kind::Rcnn => rcnn::run(spec, ctx),
     }
 }
 

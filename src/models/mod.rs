@@ -8,3 +8,4 @@ pub mod finite_sample;
 pub mod inception_small;
 pub mod mlp;
 pub mod mobilenet_v2;
+pub mod rcnn_net;

@@ -86,6 +86,10 @@ pub fn table(rows: &[SummaryRow]) -> String {
         "n",
         "weights",
         "max_residual",
+        // rcnn
+        "map",
+        "recall_05",
+        "proposals_per_image",
     ];
     let all = columns(rows);
     let cols: Vec<&str> = wanted
@@ -149,6 +153,10 @@ fn pretty(col: &str, v: &str) -> String {
         Ok(x) if col == "labels_changed" => format!("{:.2}%", 100.0 * x),
         Ok(x) if col.ends_with("_epoch") => format!("{x:.1}"),
         Ok(x) if col == "max_residual" => format!("{x:.1e}"),
+        // VOC mAP in points, as the R-CNN paper prints it.
+        Ok(x) if col == "map" => format!("{:.1}", 100.0 * x),
+        Ok(x) if col == "proposals_per_image" => format!("{x:.0}"),
+        Ok(x) if col == "recall_05" => format!("{x:.3}"),
         _ => v.to_string(),
     }
 }

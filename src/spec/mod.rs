@@ -6,6 +6,7 @@ mod load;
 mod locate;
 pub mod mobilenet;
 mod overrides;
+pub mod rcnn;
 pub mod ssl;
 mod validate;
 
@@ -13,6 +14,7 @@ pub use expect::{Bound, Expect, Reference};
 pub use load::{LoadedSpec, Variant, did_you_mean, load_file, load_str};
 pub use mobilenet::MobilenetSpec;
 pub use overrides::Override;
+pub use rcnn::RcnnSpec;
 pub use ssl::SslSpec;
 
 use serde::{Deserialize, Serialize};
@@ -26,6 +28,7 @@ pub enum Kind {
     RandomLabels,
     Expressivity,
     SslReweight,
+    Rcnn,
 }
 
 impl Kind {
@@ -35,6 +38,7 @@ impl Kind {
         Kind::RandomLabels,
         Kind::Expressivity,
         Kind::SslReweight,
+        Kind::Rcnn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +48,7 @@ impl Kind {
             Kind::RandomLabels => "random_labels",
             Kind::Expressivity => "expressivity",
             Kind::SslReweight => "ssl_reweight",
+            Kind::Rcnn => "rcnn",
         }
     }
 
@@ -54,6 +59,7 @@ impl Kind {
             Kind::RandomLabels => "Zhang et al. 2017, Rethinking generalization (Fig. 1, Table 1)",
             Kind::Expressivity => "Zhang et al. 2017, Rethinking generalization (Theorem 1)",
             Kind::SslReweight => "Ren, Yeh & Schwing 2020, Not All Unlabeled Data are Equal",
+            Kind::Rcnn => "Girshick et al. 2014, R-CNN",
         }
     }
 }
@@ -89,6 +95,9 @@ pub struct ExperimentSpec {
     /// Semi-supervised settings (kind `ssl_reweight` only; filled with defaults for that kind).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssl: Option<SslSpec>,
+    /// R-CNN settings (kind `rcnn` only; filled with defaults for that kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rcnn: Option<RcnnSpec>,
 }
 
 impl ExperimentSpec {
@@ -100,6 +109,9 @@ impl ExperimentSpec {
         }
         if self.kind == Kind::SslReweight {
             self.ssl.get_or_insert_with(SslSpec::default);
+        }
+        if self.kind == Kind::Rcnn {
+            self.rcnn.get_or_insert_with(RcnnSpec::default);
         }
     }
 

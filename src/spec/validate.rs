@@ -227,5 +227,6 @@ pub fn check(spec: &ExperimentSpec) -> Vec<Problem> {
     );
     super::mobilenet::check(spec, &mut out);
     super::ssl::check(spec, &mut out);
+    super::rcnn::check(spec, &mut out);
     out
 }

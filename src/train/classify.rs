@@ -37,3 +37,36 @@ pub fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
 pub fn count_correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
     logits.argmax(1).squeeze_dim(1).equal(labels).float().sum()
 }
+
+/// Mean cross-entropy and accuracy of `forward` over labelled batches (in inference mode: pass
+/// the batches on the inference device).
+pub fn evaluate_batches(
+    batches: impl Iterator<Item = (Tensor<4>, Tensor<1, Int>)>,
+    forward: impl Fn(Tensor<4>) -> Tensor<2>,
+) -> super::Evaluation {
+    let (mut n, mut loss, mut correct) = (0usize, 0.0f64, 0.0f64);
+    for (x, y) in batches {
+        n += y.dims()[0];
+        let logits = forward(x);
+        correct += count_correct(logits.clone(), y.clone()).into_scalar::<f32>() as f64;
+        loss += cross_entropy(logits, y).sum().into_scalar::<f32>() as f64;
+    }
+    let n = n.max(1) as f64;
+    super::Evaluation {
+        loss: loss / n,
+        accuracy: correct / n,
+        extra: Vec::new(),
+    }
+}
+
+/// Consecutive chunks of `chunk` images of `split` with their labels, for evaluation.
+pub fn chunks<'a>(
+    split: &'a Split,
+    chunk: usize,
+    device: &'a Device,
+) -> impl Iterator<Item = (Tensor<4>, Tensor<1, Int>)> + 'a {
+    (0..split.n).step_by(chunk).map(move |start| {
+        let idx: Vec<usize> = (start..(start + chunk).min(split.n)).collect();
+        gather(split, &idx, device)
+    })
+}

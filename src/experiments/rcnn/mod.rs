@@ -1,0 +1,383 @@
+//! R-CNN (Girshick et al. 2014) on canvases of real digits: selective-search proposals,
+//! context-padded warps, a CNN pre-trained on whole digits and optionally fine-tuned on warped
+//! proposals, per-class linear SVMs with hard-negative mining on pool5/fc6/fc7 features,
+//! greedy NMS, optional box regression, and VOC07 AP (Table 2's rows are variants).
+//!
+//! Per variant, `ctx.dir` receives `ap.csv` (AP per class), `detections.csv` and a few PNGs of
+//! test canvases with their detections; what variants share (proposals, the two CNNs, the
+//! canvases written as a dataset) lives in `<run dir>/cache/` (see [`cache`]).
+
+mod cache;
+mod cnn;
+mod detect;
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use self::cache::Stage;
+use self::cnn::{Finetune, Region};
+use self::detect::{RegionSet, best_truth};
+use super::{Context, KindResult};
+use crate::detection::ap;
+use crate::detection::canvas;
+use crate::detection::draw;
+use crate::detection::nms::Detection;
+use crate::detection::selective_search;
+use crate::detection::svm::{self, MiningConfig, Rows, SvmConfig};
+use crate::detection::{BBox, Canvas};
+use crate::models::rcnn_net::{Layer, RcnnArch};
+use crate::report::run_dir::write_atomic;
+use crate::spec::{ExperimentSpec, RcnnSpec, Schedule};
+
+/// Labelled test regions the fine-tuning loop evaluates on, at most.
+const FINETUNE_EVAL_REGIONS: usize = 2000;
+
+/// The `[rcnn]` section of an `rcnn` spec (filled in by loading).
+pub fn settings(spec: &ExperimentSpec) -> anyhow::Result<&RcnnSpec> {
+    spec.rcnn
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("an rcnn spec without [rcnn]"))
+}
+
+/// Proposals of both canvas sets, as cached.
+#[derive(Serialize, Deserialize)]
+struct Proposals {
+    train: Vec<Vec<BBox>>,
+    test: Vec<Vec<BBox>>,
+    seconds: f64,
+}
+
+pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResult> {
+    let started = Instant::now();
+    let r = settings(spec)?;
+    let run_dir = ctx
+        .dir
+        .parent()
+        .ok_or_else(|| anyhow::anyhow!("a variant directory without a run directory"))?
+        .to_path_buf();
+    let data = ctx.dataset(&spec.data)?;
+    let classes = data.num_classes;
+    let class_names: Vec<String> = (0..classes).map(|c| c.to_string()).collect();
+
+    // Canvases: cheap and deterministic, so rebuilt per variant; written once as a dataset.
+    let ccfg = &r.canvas;
+    let (train_canvases, test_canvases) =
+        canvas::generate_splits(&data, ccfg, r.train_canvases, r.test_canvases, spec.seed);
+    let canvas_stage = Stage::new(
+        &run_dir,
+        "canvases",
+        &format!(
+            "canvases v1 {} {:?} {:?} {} {} seed={}",
+            data.name, spec.data, ccfg, r.train_canvases, r.test_canvases, spec.seed
+        ),
+    )?;
+    if canvas_stage.done::<serde_json::Value>()?.is_none() {
+        canvas::write_dir(
+            &canvas_stage.dir.join("train"),
+            &train_canvases,
+            Some(&class_names),
+        )?;
+        canvas::write_dir(
+            &canvas_stage.dir.join("test"),
+            &test_canvases,
+            Some(&class_names),
+        )?;
+        canvas_stage.finish(&serde_json::json!({
+            "train": train_canvases.len(),
+            "test": test_canvases.len()
+        }))?;
+    }
+
+    // Proposals: selective search is the slow part of the data, so cached.
+    let scfg = &r.selective_search;
+    let proposal_stage = Stage::new(
+        &run_dir,
+        "proposals",
+        &format!(
+            "proposals v1 {} {:?} seed={}",
+            canvas_stage.digest, scfg, spec.seed
+        ),
+    )?;
+    let proposals = match proposal_stage.done::<Proposals>()? {
+        Some(p) => p,
+        None => {
+            let t = Instant::now();
+            let p = Proposals {
+                train: selective_search::propose_all(&train_canvases, scfg, spec.seed),
+                test: selective_search::propose_all(&test_canvases, scfg, spec.seed),
+                seconds: 0.0,
+            };
+            let p = Proposals {
+                seconds: t.elapsed().as_secs_f64(),
+                ..p
+            };
+            proposal_stage.finish(&p)?;
+            p
+        }
+    };
+    let recall_05 = selective_search::recall(&proposals.test, &test_canvases, 0.5);
+    let recall_07 = selective_search::recall(&proposals.test, &test_canvases, 0.7);
+    let per_image = proposals.test.iter().map(Vec::len).sum::<usize>() as f64
+        / test_canvases.len().max(1) as f64;
+
+    // The CNN: pre-trained on whole digits, then (optionally) fine-tuned on warped regions.
+    let arch = RcnnArch {
+        input: r.warp_size,
+        conv_channels: r.conv_channels,
+        fc_units: r.fc_units,
+        dropout: r.dropout,
+        classes,
+    };
+    let pretrained = cnn::pretrain(spec, ctx, &run_dir, &arch, r.pretrain_shift)?;
+    let pretrain_accuracy = pretrained.outcome.history.last().map(|h| h.test_accuracy);
+    let (trained, finetune_accuracy) = if r.finetune {
+        let mut ft_spec = spec.clone();
+        ft_spec.train.steps = r.finetune_steps;
+        ft_spec.train.lr = r.finetune_lr;
+        ft_spec.train.batch_size = r.finetune_batch;
+        ft_spec.train.schedule = Schedule::Constant;
+        let ft = Finetune {
+            train_canvases: &train_canvases,
+            test_canvases: &test_canvases,
+            train_regions: labelled(
+                &train_canvases,
+                &proposals.train,
+                r.positive_iou,
+                true,
+                classes,
+            ),
+            test_regions: eval_sample(
+                labelled(
+                    &test_canvases,
+                    &proposals.test,
+                    r.positive_iou,
+                    false,
+                    classes,
+                ),
+                classes,
+            ),
+            classes: classes + 1,
+            warp: r.warp_size,
+            padding: r.context_padding,
+            positives_per_batch: (r.finetune_batch as f64 * r.positive_fraction).round() as usize,
+            key: format!(
+                "proposals={} positive_iou={}",
+                proposal_stage.digest, r.positive_iou
+            ),
+        };
+        let tuned = cnn::finetune(&ft_spec, ctx, &run_dir, &arch, &pretrained, ft)?;
+        let acc = tuned.outcome.history.last().map(|h| h.test_accuracy);
+        (tuned, acc)
+    } else {
+        (pretrained, None)
+    };
+
+    // Features of every training proposal and ground-truth box, and of every test proposal,
+    // at all three layers in one pass (variants sharing the network reuse them).
+    let t_features = Instant::now();
+    let device = ctx.device.clone().inner();
+    let train_set = RegionSet::new(&train_canvases, &proposals.train, true);
+    let test_set = RegionSet::new(&test_canvases, &proposals.test, false);
+    let key = format!(
+        "net={} proposals={} warp={} pad={}",
+        trained.digest, proposal_stage.digest, r.warp_size, r.context_padding
+    );
+    let extracted = cnn::extracted(&key, || {
+        let extract = |canvases: &[Canvas], set: &RegionSet| {
+            cnn::extract(
+                &trained.net,
+                canvases,
+                &set.rows,
+                &Layer::ALL,
+                r.warp_size,
+                r.context_padding,
+                &device,
+            )
+        };
+        Ok(cnn::Extracted {
+            train: extract(&train_canvases, &train_set)?,
+            test: extract(&test_canvases, &test_set)?,
+        })
+    })?;
+    // One scale per layer from the training features (mean norm 20, as R-CNN), for both sets.
+    let scaled = |layer: Layer| {
+        let (train, test) = (
+            &extracted.train[layer.index()],
+            &extracted.test[layer.index()],
+        );
+        let s = svm::norm_scale(Rows::new(train, arch.dim(layer)));
+        let scale = |v: &Vec<f32>| v.iter().map(|x| x * s).collect::<Vec<f32>>();
+        (scale(train), scale(test))
+    };
+    let (train_features, test_features) = scaled(r.feature);
+    let pool5 = r.bbox_regression.then(|| scaled(Layer::Pool5));
+    drop(extracted);
+    let features_seconds = t_features.elapsed().as_secs_f64();
+
+    let t_svm = Instant::now();
+    let dim = arch.dim(r.feature);
+    let mining = MiningConfig {
+        svm: SvmConfig {
+            c: r.svm_c,
+            positive_weight: r.svm_positive_weight,
+            ..SvmConfig::default()
+        },
+        initial_negatives: r.initial_negatives,
+        rounds: r.hard_negative_rounds,
+    };
+    let (svms, mean_negatives) = detect::train_svms(
+        Rows::new(&train_features, dim),
+        &train_set,
+        &train_canvases,
+        classes,
+        r.negative_iou,
+        &mining,
+        spec.seed,
+    );
+    let pool5_dim = arch.dim(Layer::Pool5);
+    let regressors = match &pool5 {
+        Some((train_pool5, _)) => detect::train_regressors(
+            Rows::new(train_pool5, pool5_dim),
+            &train_set,
+            &train_canvases,
+            classes,
+            r.bbox_min_iou,
+            r.bbox_lambda,
+        ),
+        None => Vec::new(),
+    };
+    let svm_seconds = t_svm.elapsed().as_secs_f64();
+
+    let detections = detect::detect(
+        Rows::new(&test_features, dim),
+        pool5
+            .as_ref()
+            .map(|(_, test_pool5)| Rows::new(test_pool5, pool5_dim)),
+        &test_set,
+        &svms,
+        &regressors,
+        r.nms_threshold,
+    );
+    let aps = detect::average_precisions(&detections, &test_canvases, classes);
+    let map = ap::mean_ap(&aps);
+
+    write_ap_csv(&ctx.dir.join("ap.csv"), &aps, &test_canvases)?;
+    write_detections_csv(&ctx.dir.join("detections.csv"), &detections)?;
+    for (i, canvas) in test_canvases.iter().enumerate().take(r.draw) {
+        let shown: Vec<(BBox, usize, f32)> = detections
+            .iter()
+            .filter(|d| d.image == i && d.score >= r.draw_min_score)
+            .map(|d| (d.bbox, d.class, d.score))
+            .collect();
+        draw::write_png(
+            &ctx.dir.join(format!("detections_{i:03}.png")),
+            canvas,
+            &shown,
+            Some(&class_names),
+        )?;
+    }
+
+    let extra = vec![
+        ("map".to_string(), map),
+        ("recall_05".to_string(), Some(recall_05)),
+        ("recall_07".to_string(), Some(recall_07)),
+        ("proposals_per_image".to_string(), Some(per_image)),
+        ("pretrain_test_accuracy".to_string(), pretrain_accuracy),
+        ("finetune_test_accuracy".to_string(), finetune_accuracy),
+        ("feature_dim".to_string(), Some(dim as f64)),
+        ("svm_negatives".to_string(), Some(mean_negatives.round())),
+        (
+            "detections_per_image".to_string(),
+            Some(detections.len() as f64 / test_canvases.len().max(1) as f64),
+        ),
+        ("proposal_seconds".to_string(), Some(proposals.seconds)),
+        ("feature_seconds".to_string(), Some(features_seconds)),
+        ("svm_seconds".to_string(), Some(svm_seconds)),
+        (
+            "variant_seconds".to_string(),
+            Some(started.elapsed().as_secs_f64()),
+        ),
+    ];
+    Ok(KindResult {
+        outcome: trained.outcome,
+        params: trained.params,
+        extra,
+    })
+}
+
+/// Every proposal (and with `with_truth`, every ground-truth box) of `canvases`, labelled with
+/// the class of the ground truth it overlaps most when that IoU reaches `positive_iou`, else
+/// `background` (the N+1-th class).
+fn labelled(
+    canvases: &[Canvas],
+    proposals: &[Vec<BBox>],
+    positive_iou: f32,
+    with_truth: bool,
+    background: usize,
+) -> Vec<Region> {
+    let mut out = Vec::new();
+    for (c, (canvas, boxes)) in canvases.iter().zip(proposals).enumerate() {
+        let truth = canvas.objects.iter().map(|o| o.bbox);
+        let all: Vec<BBox> = if with_truth {
+            boxes.iter().copied().chain(truth).collect()
+        } else {
+            boxes.clone()
+        };
+        for b in all {
+            let label = match best_truth(&b, canvas) {
+                Some((iou, g)) if iou >= positive_iou => canvas.objects[g].class,
+                _ => background,
+            };
+            out.push(Region {
+                canvas: c,
+                bbox: b,
+                label,
+            });
+        }
+    }
+    out
+}
+
+/// A fixed subset of labelled test regions for the fine-tuning loop's evaluation: every
+/// positive, then background regions evenly spaced through the rest, up to
+/// [`FINETUNE_EVAL_REGIONS`] in all.
+fn eval_sample(regions: Vec<Region>, background: usize) -> Vec<Region> {
+    let (pos, neg): (Vec<Region>, Vec<Region>) =
+        regions.into_iter().partition(|r| r.label != background);
+    let mut out: Vec<Region> = pos.into_iter().take(FINETUNE_EVAL_REGIONS / 2).collect();
+    let room = FINETUNE_EVAL_REGIONS - out.len();
+    let step = neg.len().div_ceil(room.max(1)).max(1);
+    out.extend(neg.into_iter().step_by(step));
+    out
+}
+
+fn write_ap_csv(path: &Path, aps: &[Option<f64>], canvases: &[Canvas]) -> anyhow::Result<()> {
+    let mut out = String::from("class,ap,objects\n");
+    for (class, a) in aps.iter().enumerate() {
+        let objects: usize = canvases
+            .iter()
+            .map(|c| c.objects.iter().filter(|o| o.class == class).count())
+            .sum();
+        let a = a.map(|v| v.to_string()).unwrap_or_default();
+        out += &format!("{class},{a},{objects}\n");
+    }
+    write_atomic(path, out.as_bytes())
+}
+
+/// Detections after NMS that score above the SVM margin (-1); AP is computed on all of them.
+fn write_detections_csv(path: &Path, detections: &[Detection]) -> anyhow::Result<()> {
+    let mut out = Vec::new();
+    writeln!(out, "canvas,class,score,x1,y1,x2,y2")?;
+    for d in detections.iter().filter(|d| d.score > svm::HARD_THRESHOLD) {
+        let b = d.bbox;
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{}",
+            d.image, d.class, d.score, b.x1, b.y1, b.x2, b.y2
+        )?;
+    }
+    write_atomic(path, &out)
+}
