@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::validate::Problem;
+use super::validate::{Problem, section_checker};
 use super::{ExperimentSpec, Kind};
 
 /// The paper's Table 2 bottleneck rows `(t, c, n, s)`: expansion factor, output channels,
@@ -104,25 +104,10 @@ impl Default for MobilenetSpec {
 
 /// Checks of the `[mobilenet]` section (and of the kind/section pairing).
 pub(super) fn check(spec: &ExperimentSpec, out: &mut Vec<Problem>) {
-    let mut require = |ok: bool, path: &str, message: String| {
-        if !ok {
-            out.push(Problem {
-                path: path.to_string(),
-                message,
-            });
-        }
-    };
     let Some(m) = &spec.mobilenet else {
         return;
     };
-    require(
-        spec.kind == Kind::MobilenetV2,
-        "mobilenet",
-        format!(
-            "the [mobilenet] section is for kind `mobilenet_v2`, not `{}`",
-            spec.kind.as_str()
-        ),
-    );
+    let mut require = section_checker(spec, out, "mobilenet", Kind::MobilenetV2);
     require(
         m.width_multiplier.is_finite() && m.width_multiplier > 0.0,
         "mobilenet.width_multiplier",

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::validate::Problem;
+use super::validate::{Problem, section_checker};
 use super::{ExperimentSpec, Kind};
 use crate::detection::canvas::CanvasConfig;
 use crate::detection::selective_search::SelectiveSearchConfig;
@@ -114,25 +114,10 @@ impl Default for RcnnSpec {
 
 /// Checks of the `[rcnn]` section (and of the kind/section pairing).
 pub(super) fn check(spec: &ExperimentSpec, out: &mut Vec<Problem>) {
-    let mut require = |ok: bool, path: &str, message: String| {
-        if !ok {
-            out.push(Problem {
-                path: path.to_string(),
-                message,
-            });
-        }
-    };
     let Some(r) = &spec.rcnn else {
         return;
     };
-    require(
-        spec.kind == Kind::Rcnn,
-        "rcnn",
-        format!(
-            "the [rcnn] section is for kind `rcnn`, not `{}`",
-            spec.kind.as_str()
-        ),
-    );
+    let mut require = section_checker(spec, out, "rcnn", Kind::Rcnn);
     for (key, v) in [
         ("rcnn.train_canvases", r.train_canvases),
         ("rcnn.test_canvases", r.test_canvases),

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::validate::Problem;
+use super::validate::{Problem, section_checker};
 use super::{ExperimentSpec, Kind};
 
 /// How the unlabeled consistency loss is weighted.
@@ -160,25 +160,10 @@ impl Default for ToySpec {
 
 /// Checks of the `[ssl]` section (and of the kind/section pairing).
 pub(super) fn check(spec: &ExperimentSpec, out: &mut Vec<Problem>) {
-    let mut require = |ok: bool, path: &str, message: String| {
-        if !ok {
-            out.push(Problem {
-                path: path.to_string(),
-                message,
-            });
-        }
-    };
     let Some(s) = &spec.ssl else {
         return;
     };
-    require(
-        spec.kind == Kind::SslReweight,
-        "ssl",
-        format!(
-            "the [ssl] section is for kind `ssl_reweight`, not `{}`",
-            spec.kind.as_str()
-        ),
-    );
+    let mut require = section_checker(spec, out, "ssl", Kind::SslReweight);
     let positive = |v: f64| v.is_finite() && v > 0.0;
     for (key, v) in [
         ("ssl.lambda_u", s.lambda_u),

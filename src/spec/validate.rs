@@ -230,3 +230,32 @@ pub fn check(spec: &ExperimentSpec) -> Vec<Problem> {
     super::rcnn::check(spec, &mut out);
     out
 }
+
+/// The checker of a kind's own section (`[mobilenet]`, `[ssl]`, ...): records first whether the
+/// section belongs to the spec's kind, then returns `require(ok, path, message)`, which records
+/// a problem whenever `ok` is false.
+pub(super) fn section_checker<'a>(
+    spec: &ExperimentSpec,
+    out: &'a mut Vec<Problem>,
+    section: &str,
+    kind: Kind,
+) -> impl FnMut(bool, &str, String) + 'a {
+    if spec.kind != kind {
+        out.push(Problem {
+            path: section.to_string(),
+            message: format!(
+                "the [{section}] section is for kind `{}`, not `{}`",
+                kind.as_str(),
+                spec.kind.as_str()
+            ),
+        });
+    }
+    move |ok: bool, path: &str, message: String| {
+        if !ok {
+            out.push(Problem {
+                path: path.to_string(),
+                message,
+            });
+        }
+    }
+}
