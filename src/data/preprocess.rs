@@ -1,7 +1,6 @@
-//! Zhang et al. 2017's preprocessing and augmentation: per-image whitening, and random crops
-//! (each training image padded by `pad` zero pixels per side and a window of its own size cut
-//! out at a random offset, i.e. shifted by up to `pad` pixels with zeros filling in; the
-//! paper's 28x28 crops of 32x32 CIFAR-10 images are shifts of up to 2 pixels).
+//! Zhang et al. 2017's preprocessing: per-image whitening. (Their random crops — each image
+//! padded by `pad` zero pixels per side and a window of its own size cut out at a random
+//! offset — are shifts of up to `pad` pixels, done by [`super::augment::shift_into`].)
 
 use super::Split;
 
@@ -20,32 +19,6 @@ pub fn whiten(split: &mut Split) {
         let scale = var.sqrt().max(floor);
         for v in image {
             *v = ((*v as f64 - mean) / scale) as f32;
-        }
-    }
-}
-
-/// Writes image `src` (CHW, `channels x height x width`) shifted so that output pixel `(y, x)`
-/// is input pixel `(y + dy - pad, x + dx - pad)`, zero outside; `dy, dx` in `0..=2 * pad`
-/// (`dy = dx = pad` is the identity).
-pub fn shifted_crop(
-    src: &[f32],
-    [channels, height, width]: [usize; 3],
-    pad: usize,
-    [dy, dx]: [usize; 2],
-    out: &mut Vec<f32>,
-) {
-    debug_assert!(dy <= 2 * pad && dx <= 2 * pad);
-    for c in 0..channels {
-        let plane = &src[c * height * width..(c + 1) * height * width];
-        for y in 0..height {
-            let sy = (y + dy).checked_sub(pad).filter(|&v| v < height);
-            for x in 0..width {
-                let sx = (x + dx).checked_sub(pad).filter(|&v| v < width);
-                out.push(match (sy, sx) {
-                    (Some(sy), Some(sx)) => plane[sy * width + sx],
-                    _ => 0.0,
-                });
-            }
         }
     }
 }
@@ -78,20 +51,5 @@ mod tests {
             );
         }
         assert!(s.image(2).iter().all(|&v| v == 0.0));
-    }
-
-    #[test]
-    fn centre_offset_is_the_identity_and_shifts_fill_zeros() {
-        let img: Vec<f32> = (1..=9).map(|v| v as f32).collect();
-        let mut out = Vec::new();
-        shifted_crop(&img, [1, 3, 3], 1, [1, 1], &mut out);
-        assert_eq!(out, img);
-        out.clear();
-        // Window starting one row/column before the image: the content moves down-right.
-        shifted_crop(&img, [1, 3, 3], 1, [0, 0], &mut out);
-        assert_eq!(out, [0., 0., 0., 0., 1., 2., 0., 4., 5.]);
-        out.clear();
-        shifted_crop(&img, [1, 3, 3], 1, [2, 1], &mut out);
-        assert_eq!(out, [4., 5., 6., 7., 8., 9., 0., 0., 0.]);
     }
 }

@@ -9,8 +9,8 @@ use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 
 use super::{Context, KindResult};
+use crate::data::augment::shift_into;
 use crate::data::corrupt::{self, CorruptionReport};
-use crate::data::preprocess::shifted_crop;
 use crate::data::preprocess::whiten;
 use crate::data::{Dataset, Split};
 use crate::models::classifier::Classifier;
@@ -130,13 +130,16 @@ impl FitTask {
         }
         let shape = self.shape();
         let mut rng = Pcg64::seed_from_u64(mix(self.spec.seed ^ CROP_STREAM, step));
-        let mut pixels = Vec::with_capacity(idx.len() * self.train.image_len());
-        for &i in &idx {
-            let offset = [rng.random_range(0..=2 * pad), rng.random_range(0..=2 * pad)];
-            shifted_crop(self.train.image(i), shape, pad, offset, &mut pixels);
+        let [c, h, w] = shape;
+        let len = self.train.image_len();
+        let mut pixels = vec![0.0; idx.len() * len];
+        // A crop of the zero-padded image at offset o in 0..=2*pad is a shift by pad - o.
+        for (&i, dst) in idx.iter().zip(pixels.chunks_exact_mut(len)) {
+            let dy = pad as i64 - rng.random_range(0..=2 * pad) as i64;
+            let dx = pad as i64 - rng.random_range(0..=2 * pad) as i64;
+            shift_into(self.train.image(i), dst, c, h, w, dy, dx, false);
         }
         let labels: Vec<i64> = idx.iter().map(|&i| self.train.labels[i] as i64).collect();
-        let [c, h, w] = shape;
         (
             Tensor::from_data(TensorData::new(pixels, [idx.len(), c, h, w]), device),
             Tensor::from_data(TensorData::new(labels, [idx.len()]), device),
