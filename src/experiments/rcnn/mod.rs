@@ -105,14 +105,12 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
         Some(p) => p,
         None => {
             let t = Instant::now();
+            let train = selective_search::propose_all(&train_canvases, scfg, spec.seed);
+            let test = selective_search::propose_all(&test_canvases, scfg, spec.seed);
             let p = Proposals {
-                train: selective_search::propose_all(&train_canvases, scfg, spec.seed),
-                test: selective_search::propose_all(&test_canvases, scfg, spec.seed),
-                seconds: 0.0,
-            };
-            let p = Proposals {
+                train,
+                test,
                 seconds: t.elapsed().as_secs_f64(),
-                ..p
             };
             proposal_stage.finish(&p)?;
             p
