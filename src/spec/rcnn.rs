@@ -91,7 +91,7 @@ impl Default for RcnnSpec {
             dropout: 0.5,
             pretrain_shift: 2,
             finetune: true,
-            finetune_steps: 600,
+            finetune_steps: 1500,
             finetune_lr: 0.001,
             finetune_batch: 128,
             positive_fraction: 0.25,

@@ -46,3 +46,22 @@ impl Stage {
         write_atomic(&self.marker(), &serde_json::to_vec_pretty(record)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stage_is_found_by_its_settings_and_complete_once_finished() {
+        let run = tempfile::tempdir().unwrap();
+        let a = Stage::new(run.path(), "pretrain", "steps=10").unwrap();
+        let b = Stage::new(run.path(), "pretrain", "steps=20").unwrap();
+        assert_ne!(a.dir, b.dir, "different settings, different stages");
+        assert_eq!(a.done::<u32>().unwrap(), None);
+        a.finish(&7u32).unwrap();
+        let again = Stage::new(run.path(), "pretrain", "steps=10").unwrap();
+        assert_eq!(again.dir, a.dir);
+        assert_eq!(again.done::<u32>().unwrap(), Some(7));
+        assert_eq!(b.done::<u32>().unwrap(), None);
+    }
+}

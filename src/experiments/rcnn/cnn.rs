@@ -71,6 +71,11 @@ fn train_stage<T: Task<Model = RcnnNet> + Keeps>(
             .try_load_file(&path)
             .map_err(|e| anyhow::anyhow!("loading {}: {e:?}", path.display()))?;
         let history = metrics::read(&stage.dir.join("metrics.csv"))?;
+        // Progress shows the reused stage's last loss and accuracy, not an empty run.
+        if let Some(last) = history.last() {
+            ctx.observer.step(last.step, last.train_loss);
+            ctx.observer.evaluated(last);
+        }
         return Ok(Trained {
             net,
             path,

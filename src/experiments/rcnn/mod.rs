@@ -105,14 +105,12 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
         Some(p) => p,
         None => {
             let t = Instant::now();
+            let train = selective_search::propose_all(&train_canvases, scfg, spec.seed);
+            let test = selective_search::propose_all(&test_canvases, scfg, spec.seed);
             let p = Proposals {
-                train: selective_search::propose_all(&train_canvases, scfg, spec.seed),
-                test: selective_search::propose_all(&test_canvases, scfg, spec.seed),
-                seconds: 0.0,
-            };
-            let p = Proposals {
+                train,
+                test,
                 seconds: t.elapsed().as_secs_f64(),
-                ..p
             };
             proposal_stage.finish(&p)?;
             p
@@ -380,4 +378,57 @@ fn write_detections_csv(path: &Path, detections: &[Detection]) -> anyhow::Result
         )?;
     }
     write_atomic(path, &out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detection::Object;
+
+    fn canvas() -> Canvas {
+        Canvas {
+            size: 32,
+            pixels: vec![0.0; 32 * 32],
+            objects: vec![
+                Object {
+                    bbox: BBox::new(0.0, 0.0, 10.0, 10.0),
+                    class: 3,
+                },
+                Object {
+                    bbox: BBox::new(20.0, 20.0, 30.0, 30.0),
+                    class: 7,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn regions_take_the_class_of_the_ground_truth_they_overlap_enough() {
+        let proposals = vec![vec![
+            BBox::new(0.0, 0.0, 10.0, 12.0),   // IoU 100/120 with the 3
+            BBox::new(5.0, 0.0, 15.0, 10.0),   // IoU 1/3: background
+            BBox::new(21.0, 21.0, 30.0, 30.0), // IoU 0.81 with the 7
+        ]];
+        let regions = labelled(&[canvas()], &proposals, 0.5, true, 10);
+        let labels: Vec<usize> = regions.iter().map(|r| r.label).collect();
+        // Proposals, then the two ground-truth boxes themselves.
+        assert_eq!(labels, [3, 10, 7, 3, 7]);
+        assert_eq!(labelled(&[canvas()], &proposals, 0.5, false, 10).len(), 3);
+    }
+
+    #[test]
+    fn the_evaluation_sample_keeps_every_positive_and_spreads_the_background() {
+        let region = |label| Region {
+            canvas: 0,
+            bbox: BBox::new(0.0, 0.0, 1.0, 1.0),
+            label,
+        };
+        let regions: Vec<Region> = (0..5000)
+            .map(|i| region(if i % 50 == 0 { 1 } else { 10 }))
+            .collect();
+        let sample = eval_sample(regions, 10);
+        let positives = sample.iter().filter(|r| r.label == 1).count();
+        assert_eq!(positives, 100);
+        assert!(sample.len() <= FINETUNE_EVAL_REGIONS && sample.len() > 1500);
+    }
 }
