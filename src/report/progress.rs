@@ -112,6 +112,15 @@ impl VariantProgress {
 }
 
 impl Observer for VariantProgress {
+    fn begin(&mut self, total: u64, done: u64) {
+        self.total = total;
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
+            bar.set_position(done);
+            bar.reset_eta();
+        }
+    }
+
     fn step(&mut self, step: u64, loss: f64) {
         self.loss = loss;
         match self.mode {

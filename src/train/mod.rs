@@ -75,6 +75,9 @@ pub struct Evaluation {
 
 /// Where the loop reports progress; implemented by the reporting module.
 pub trait Observer {
+    /// A training run of `total` steps starts, `done` of them already (a resume). A kind that
+    /// trains in stages (R-CNN's pre-training, then fine-tuning) starts several per variant.
+    fn begin(&mut self, _total: u64, _done: u64) {}
     fn step(&mut self, step: u64, loss: f64);
     fn evaluated(&mut self, row: &EvalRow);
 }
@@ -133,6 +136,7 @@ pub fn run<T: Task>(
     };
     let mut metrics = MetricsFile::open(&metrics_path, &task.extra_metrics(), state.step)?;
     let mut history = metrics.rows().to_vec();
+    observer.begin(t.steps, state.step);
 
     let mut train_timer = 0.0;
     for step in state.step..t.steps {

@@ -73,6 +73,7 @@ fn train_stage<T: Task<Model = RcnnNet> + Keeps>(
         let history = metrics::read(&stage.dir.join("metrics.csv"))?;
         // Progress shows the reused stage's last loss and accuracy, not an empty run.
         if let Some(last) = history.last() {
+            ctx.observer.begin(spec.train.steps, last.step);
             ctx.observer.step(last.step, last.train_loss);
             ctx.observer.evaluated(last);
         }
