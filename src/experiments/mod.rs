@@ -8,7 +8,7 @@ pub mod rcnn;
 pub mod ssl_reweight;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use burn::prelude::*;
@@ -37,13 +37,25 @@ impl Context<'_> {
         spec: &ExperimentSpec,
         task: &mut T,
     ) -> anyhow::Result<(Outcome, usize)> {
+        let dir = self.dir.clone();
+        self.train_in(&dir, spec, task)
+    }
+
+    /// [`Context::train`] with metrics and checkpoints in `dir` instead of the variant's
+    /// directory: for a kind whose variants share a training stage (R-CNN's cached CNNs).
+    pub fn train_in<T: Task>(
+        &mut self,
+        dir: &Path,
+        spec: &ExperimentSpec,
+        task: &mut T,
+    ) -> anyhow::Result<(Outcome, usize)> {
         let params = trainable_params(&task.init(&self.device));
         let cfg = LoopConfig {
             train: &spec.train,
             eval_every: spec.eval.every,
             seed: spec.seed,
             device: &self.device,
-            dir: &self.dir,
+            dir,
         };
         Ok((train::run(task, &cfg, self.observer)?, params))
     }

@@ -92,10 +92,7 @@ fn train_stage<T: Task<Model = RcnnNet> + Keeps>(
         });
     }
     let mut task = task()?;
-    let variant_dir = std::mem::replace(&mut ctx.dir, stage.dir.clone());
-    let trained = ctx.train(spec, &mut task);
-    ctx.dir = variant_dir;
-    let (outcome, params) = trained?;
+    let (outcome, params) = ctx.train_in(&stage.dir, spec, &mut task)?;
     if let Status::Diverged { step } = outcome.status {
         anyhow::bail!(
             "training in {} diverged at step {step}; lower the learning rate",
