@@ -29,7 +29,7 @@ use crate::models::mlp::Mlp;
 use crate::spec::ssl::{SslSpec, Weighting};
 use crate::spec::{ExperimentSpec, ModelSpec};
 use crate::train::batches::{BatchOrder, mix};
-use crate::train::classify::{count_correct, cross_entropy};
+use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches};
 use crate::train::{Evaluation, Task};
 
 const LABELED_STREAM: u64 = 0x004c_4142_454c; // "LABEL"
@@ -502,21 +502,9 @@ impl Task for SslTask {
     }
 
     fn evaluate(&mut self, model: &Mlp) -> Evaluation {
-        let n = self.test.n;
-        let (mut loss_sum, mut correct) = (0.0f64, 0.0f64);
-        for start in (0..n).step_by(EVAL_CHUNK) {
-            let idx: Vec<usize> = (start..(start + EVAL_CHUNK).min(n)).collect();
-            let mut pixels = Vec::with_capacity(idx.len() * self.test.image_len());
-            for &i in &idx {
-                pixels.extend_from_slice(self.test.image(i));
-            }
-            let logits = model
-                .forward(rows(pixels, idx.len(), &self.eval_device))
-                .logits;
-            let y = classes_of(&idx, &self.test, &self.eval_device);
-            correct += count_correct(logits.clone(), y.clone()).into_scalar::<f32>() as f64;
-            loss_sum += cross_entropy(logits, y).sum().into_scalar::<f32>() as f64;
-        }
+        let test = evaluate_batches(chunks(&self.test, EVAL_CHUNK, &self.eval_device), |x| {
+            model.forward(x.flatten::<2>(1, 3)).logits
+        });
         let st = &self.state;
         let (labeled, right, wrong, ood) = self.weight_means();
         let extra = vec![
@@ -539,11 +527,7 @@ impl Task for SslTask {
         {
             self.log_error = Some(e);
         }
-        Evaluation {
-            loss: loss_sum / n as f64,
-            accuracy: correct / n as f64,
-            extra,
-        }
+        Evaluation { extra, ..test }
     }
 
     fn epochs(&self, steps: u64) -> f64 {
