@@ -9,7 +9,7 @@ use crate::data::Split;
 use crate::models::mlp::Mlp;
 use crate::spec::ExperimentSpec;
 use crate::train::batches::BatchOrder;
-use crate::train::classify::{count_correct, cross_entropy, gather};
+use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches, gather};
 use crate::train::stats::percentile;
 use crate::train::{Evaluation, Task};
 
@@ -81,15 +81,9 @@ impl Task for MlpTask {
 
     fn evaluate(&mut self, model: &Mlp) -> Evaluation {
         let n = self.test.n;
-        let (mut loss_sum, mut correct) = (0.0f64, 0.0f64);
-        for start in (0..n).step_by(EVAL_CHUNK) {
-            let idx: Vec<usize> = (start..(start + EVAL_CHUNK).min(n)).collect();
-            let (x, y) = gather(&self.test, &idx, &self.eval_device);
-            let x = x.flatten::<2>(1, 3);
-            let logits = model.forward(x).logits;
-            correct += count_correct(logits.clone(), y.clone()).into_scalar::<f32>() as f64;
-            loss_sum += cross_entropy(logits, y).sum().into_scalar::<f32>() as f64;
-        }
+        let test = evaluate_batches(chunks(&self.test, EVAL_CHUNK, &self.eval_device), |x| {
+            model.forward(x.flatten::<2>(1, 3)).logits
+        });
         let probe: Vec<usize> = (0..self.spec.eval.probe_images.min(n)).collect();
         let (x, _) = gather(&self.test, &probe, &self.eval_device);
         let x = x.flatten::<2>(1, 3);
@@ -103,12 +97,11 @@ impl Task for MlpTask {
             .try_to_vec::<f32>()
             .expect("f32 activations");
         Evaluation {
-            loss: loss_sum / n as f64,
-            accuracy: correct / n as f64,
             extra: PERCENTILES
                 .iter()
                 .map(|&q| percentile(&values, q))
                 .collect(),
+            ..test
         }
     }
 

@@ -16,7 +16,7 @@ use crate::data::{Dataset, Split};
 use crate::models::classifier::Classifier;
 use crate::spec::ExperimentSpec;
 use crate::train::batches::{BatchOrder, mix};
-use crate::train::classify::{count_correct, cross_entropy, gather};
+use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches, gather};
 use crate::train::metrics::EvalRow;
 use crate::train::{Evaluation, Task};
 
@@ -193,14 +193,6 @@ impl Task for FitTask {
 
 /// Mean cross-entropy and accuracy of `model` over all of `split`.
 fn loss_accuracy(model: &Classifier, split: &Split, device: &Device) -> (f64, f64) {
-    let (mut loss_sum, mut correct) = (0.0f64, 0.0f64);
-    for start in (0..split.n).step_by(EVAL_CHUNK) {
-        let idx: Vec<usize> = (start..(start + EVAL_CHUNK).min(split.n)).collect();
-        let (x, y) = gather(split, &idx, device);
-        let logits = model.forward(x);
-        correct += count_correct(logits.clone(), y.clone()).into_scalar::<f32>() as f64;
-        loss_sum += cross_entropy(logits, y).sum().into_scalar::<f32>() as f64;
-    }
-    let n = split.n.max(1) as f64;
-    (loss_sum / n, correct / n)
+    let e = evaluate_batches(chunks(split, EVAL_CHUNK, device), |x| model.forward(x));
+    (e.loss, e.accuracy)
 }
