@@ -8,8 +8,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::report::aggregate::{Group, Run, markdown_table, stat};
+use crate::report::aggregate::{Group, Run};
 use crate::spec::{Bound, Expect, Reference};
+use crate::util::stats::mean_std;
+use crate::util::table::{Align, markdown_table};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -201,7 +203,7 @@ impl<'a> Probe<'a> {
         let mean = if values.iter().any(|v| v.is_infinite()) {
             values.iter().sum()
         } else {
-            stat(&values).map(|(m, _)| m).unwrap_or(f64::NAN)
+            mean_std(&values).map(|(m, _)| m).unwrap_or(f64::NAN)
         };
         Ok(Value {
             mean,
@@ -429,7 +431,7 @@ pub fn markdown(results: &[ClaimResult]) -> String {
             row
         })
         .collect();
-    let mut out = markdown_table(&header, &rows);
+    let mut out = markdown_table(&header, &rows, Align::Left);
     out += &format!(
         "\n{} PASS, {} FAIL, {} MISSING\n",
         count(results, Verdict::Pass),

@@ -319,9 +319,10 @@ fn sweep_command(a: SweepArgs) -> anyhow::Result<()> {
             .collect();
         print!(
             "{}",
-            crate::report::aggregate::markdown_table(
+            crate::util::table::markdown_table(
                 &["cell".into(), "point".into(), "seed".into()],
-                &rows
+                &rows,
+                crate::util::table::Align::Left
             )
         );
         println!("plan: {}", dir.join("plan.json").display());
@@ -433,14 +434,15 @@ fn status_command(dir: &Path) -> anyhow::Result<()> {
         .collect();
     print!(
         "{}",
-        crate::report::aggregate::markdown_table(
+        crate::util::table::markdown_table(
             &[
                 "cell".into(),
                 "state".into(),
                 "cell is".into(),
                 "detail".into()
             ],
-            &rows
+            &rows,
+            crate::util::table::Align::Left
         )
     );
     use status::CellState as S;

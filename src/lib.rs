@@ -13,3 +13,4 @@ pub mod session;
 pub mod spec;
 pub mod sweep;
 pub mod train;
+pub mod util;

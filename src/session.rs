@@ -34,7 +34,7 @@ pub struct RunReport {
 pub fn start(loaded: &LoadedSpec, opts: &RunOptions) -> anyhow::Result<RunReport> {
     let datasets = preload(loaded, opts)?;
     let dir = run_dir::create(&opts.results, loaded.name())?;
-    run_dir::write_atomic(&dir.join("spec.toml"), resolved_header(loaded)?.as_bytes())?;
+    crate::util::fs::write_atomic(&dir.join("spec.toml"), resolved_header(loaded)?.as_bytes())?;
     let manifest = Manifest::new(
         backend_name(loaded, opts),
         loaded.source.as_deref(),

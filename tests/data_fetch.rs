@@ -8,11 +8,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use runner::data::checksum::sha256_bytes;
 use runner::data::fetch::{self, Action};
 use runner::data::idx::{self, IdxImages};
 use runner::data::registry::{self, DataOptions, DatasetSpec, Format, IDX_FILES};
 use runner::error::is_user_error;
+use runner::util::hash::sha256_bytes;
 
 /// What the server answers for one path.
 #[derive(Clone)]

@@ -152,7 +152,7 @@ fn load_scales_pixels_and_records_files() {
     for (path, sha) in &ds.files {
         assert_eq!(
             sha,
-            &runner::data::checksum::sha256_file(Path::new(path)).unwrap()
+            &runner::util::hash::sha256_file(Path::new(path)).unwrap()
         );
     }
 }

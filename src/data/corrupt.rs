@@ -8,7 +8,8 @@ use rand_pcg::Pcg64;
 
 use super::Split;
 use crate::spec::{CorruptionSpec, ImageCorruption};
-use crate::train::batches::mix;
+use crate::util::rng::mix;
+use crate::util::rng::standard_normal;
 
 /// Streams of the run seed, one per random choice, so that changing one corruption does not
 /// change the draws of another.
@@ -177,13 +178,6 @@ pub fn gaussian_images(split: &mut Split, stats: &[(f64, f64)], rng: &mut impl R
             }
         }
     }
-}
-
-/// One N(0, 1) draw (Box-Muller).
-pub fn standard_normal(rng: &mut impl Rng) -> f64 {
-    let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
-    let u2: f64 = rng.random();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
 #[cfg(test)]

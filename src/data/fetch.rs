@@ -10,8 +10,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
-use super::checksum::{hex, sha256_file};
 use super::registry::{DataOptions, spec};
+use crate::util::hash::{hex, sha256_file};
 use crate::{bail_user, user_error};
 
 /// Environment variable replacing every dataset's canonical base URL with a mirror that

@@ -2,7 +2,6 @@
 //! find or fetch them), and the in-memory form every experiment consumes.
 
 pub mod augment;
-pub mod checksum;
 pub mod cifar;
 pub mod corrupt;
 pub mod fetch;

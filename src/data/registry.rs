@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::checksum::sha256_file;
 use super::{Dataset, Split, cifar, idx};
+use crate::util::hash::sha256_file;
 use crate::{bail_user, user_error};
 
 /// Debian's data packages install here, one folder per dataset.

@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{BBox, Canvas, Object, image_io};
 use crate::data::augment::resize_into;
-use crate::data::corrupt::standard_normal;
 use crate::data::{Dataset, Split};
-use crate::train::batches::mix;
+use crate::util::rng::mix;
+use crate::util::rng::standard_normal;
 
 /// How canvases are laid out.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -232,7 +232,7 @@ mod tests {
             }
         }
         for v in &mut img {
-            *v += 0.02 * crate::data::corrupt::standard_normal(&mut rng) as f32;
+            *v += 0.02 * crate::util::rng::standard_normal(&mut rng) as f32;
         }
         (img, truth, w, h)
     }

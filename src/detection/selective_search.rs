@@ -36,7 +36,7 @@ use rayon::prelude::*;
 
 use super::segment::{GridGraph, for_each_neighbour, gaussian_blur};
 use super::{BBox, Canvas};
-use crate::train::batches::mix;
+use crate::util::rng::mix;
 
 /// The gray-level stand-ins for the paper's colour spaces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -470,8 +470,7 @@ mod tests {
             }
         }
         for p in &mut pixels {
-            *p = (*p + 0.02 * crate::data::corrupt::standard_normal(&mut rng) as f32)
-                .clamp(0.0, 1.0);
+            *p = (*p + 0.02 * crate::util::rng::standard_normal(&mut rng) as f32).clamp(0.0, 1.0);
         }
         let objects = rects
             .iter()

@@ -10,8 +10,8 @@ use crate::models::mlp::Mlp;
 use crate::spec::ExperimentSpec;
 use crate::train::batches::BatchOrder;
 use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches, gather};
-use crate::train::stats::percentile;
 use crate::train::{Evaluation, Task};
+use crate::util::stats::percentile;
 
 const EVAL_CHUNK: usize = 1000;
 const PERCENTILES: [f64; 3] = [15.0, 50.0, 85.0];

@@ -7,8 +7,8 @@ use std::time::Instant;
 use super::{Context, KindResult};
 use crate::models::finite_sample::TwoLayerRelu;
 use crate::spec::ExperimentSpec;
-use crate::train::batches::mix;
 use crate::train::{Outcome, Status};
+use crate::util::rng::mix;
 
 const DIRECTION_STREAM: u64 = 0x4449_5245_4354; // "DIRECT"
 

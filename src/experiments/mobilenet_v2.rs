@@ -14,9 +14,10 @@ use crate::report::summary::{self, SummaryRow};
 use crate::spec::mobilenet::dataset_channels;
 use crate::spec::mobilenet::{BottleneckActivation, Residual};
 use crate::spec::{ExperimentSpec, LoadedSpec, MobilenetSpec, did_you_mean};
-use crate::train::batches::{BatchOrder, mix};
+use crate::train::batches::BatchOrder;
 use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches, labels};
 use crate::train::{Evaluation, Outcome, Status, Task};
+use crate::util::rng::mix;
 use crate::{bail_user, user_error};
 
 /// Test images per inference batch.

@@ -15,10 +15,11 @@ use crate::data::preprocess::whiten;
 use crate::data::{Dataset, Split};
 use crate::models::classifier::Classifier;
 use crate::spec::ExperimentSpec;
-use crate::train::batches::{BatchOrder, mix};
+use crate::train::batches::BatchOrder;
 use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches, gather};
 use crate::train::metrics::EvalRow;
 use crate::train::{Evaluation, Task};
+use crate::util::rng::mix;
 
 const EVAL_CHUNK: usize = 500;
 const CROP_STREAM: u64 = 0x4352_4f50; // "CROP"

@@ -8,10 +8,11 @@
 //! triangular with a positive diagonal, and `A w = y` is solved by forward substitution.
 //! Everything is in f64.
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_pcg::Pcg64;
 
 use crate::bail_user;
+use crate::util::rng::standard_normal;
 
 /// The fitted network, its biases and output weights in the order of the sorted projections.
 #[derive(Clone, Debug)]
@@ -109,15 +110,10 @@ fn dot(x: &[f64], y: &[f64]) -> f64 {
     x.iter().zip(y).map(|(a, b)| a * b).sum()
 }
 
-fn standard_normal(rng: &mut impl Rng) -> f64 {
-    let u1: f64 = 1.0 - rng.random::<f64>();
-    let u2: f64 = rng.random();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::Rng;
 
     fn max_residual(net: &TwoLayerRelu, x: &[f64], y: &[f64]) -> f64 {
         net.predict(x)

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::spec::Expect;
+use crate::util::stats::mean_std;
+use crate::util::table::{Align, markdown_table};
 use crate::{bail_user, user_error};
 
 use super::manifest::Manifest;
@@ -372,21 +374,6 @@ pub struct Stat {
     pub std: Option<f64>,
 }
 
-pub fn stat(values: &[f64]) -> Option<(f64, Option<f64>)> {
-    if values.is_empty() {
-        return None;
-    }
-    if values.iter().all(|v| *v == values[0]) {
-        // Exactly, without rounding: three runs of 0.95 have mean 0.95 and spread 0.
-        return Some((values[0], (values.len() > 1).then_some(0.0)));
-    }
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let std = (values.len() > 1)
-        .then(|| (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt());
-    Some((mean, std))
-}
-
 /// Columns that are not results: identity, status, and wall-clock timings (which differ run to
 /// run and would make reports of identical results differ).
 fn is_result_column(c: &str) -> bool {
@@ -410,7 +397,7 @@ pub fn column_stat(group: &Group, variant: &str, column: &str) -> Option<Stat> {
     if values.is_empty() && empty == 0 {
         return None;
     }
-    let (mean, std) = stat(&values).unwrap_or((f64::NAN, None));
+    let (mean, std) = mean_std(&values).unwrap_or((f64::NAN, None));
     Some(Stat {
         n: values.len(),
         empty,
@@ -595,42 +582,9 @@ pub fn group_table(group: &Group) -> String {
         }
         rows.push(row);
     }
-    let mut out = markdown_table(&header, &rows);
+    let mut out = markdown_table(&header, &rows, Align::Left);
     if !same.is_empty() {
         out += &format!("\nSame in every row: {}.\n", same.join("; "));
-    }
-    out
-}
-
-pub fn markdown_table(header: &[String], rows: &[Vec<String>]) -> String {
-    let escape = |c: &String| c.replace('|', "\\|");
-    let header: Vec<String> = header.iter().map(escape).collect();
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| r.iter().map(escape).collect())
-        .collect();
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| {
-            rows.iter()
-                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
-                .chain([header[i].chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
-            .collect();
-        format!("| {} |\n", padded.join(" | "))
-    };
-    let mut out = line(header.iter().map(String::as_str).collect());
-    let dashes: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
-    out += &line(dashes.iter().map(String::as_str).collect());
-    for r in &rows {
-        out += &line(r.iter().map(String::as_str).collect());
     }
     out
 }
@@ -722,15 +676,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mean_and_sample_std() {
-        let (m, s) = stat(&[1.0, 2.0, 3.0]).unwrap();
-        assert_eq!(m, 2.0);
-        assert_eq!(s, Some(1.0));
-        assert_eq!(stat(&[5.0]), Some((5.0, None)));
-        assert_eq!(stat(&[]), None);
-    }
-
-    #[test]
     fn stats_format_as_percent_and_partial() {
         let s = Stat {
             n: 2,
@@ -760,7 +705,6 @@ mod tests {
             std: Some(6857.2),
         };
         assert_eq!(fmt_stat(&s, false, true), "21833 ± 6857");
-        assert_eq!(stat(&[0.95, 0.95, 0.95]), Some((0.95, Some(0.0))));
         let never = Stat {
             n: 0,
             empty: 3,

@@ -87,7 +87,7 @@ pub fn build(
             ("claims.csv", &claims_csv[..]),
         ] {
             let p = out.join(name);
-            super::run_dir::write_atomic(&p, bytes)?;
+            crate::util::fs::write_atomic(&p, bytes)?;
             written.push(p);
         }
     }

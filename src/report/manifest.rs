@@ -44,7 +44,7 @@ impl Manifest {
     }
 
     pub fn write(&self, run_dir: &Path) -> anyhow::Result<()> {
-        super::run_dir::write_atomic(
+        crate::util::fs::write_atomic(
             &run_dir.join("manifest.json"),
             &serde_json::to_vec_pretty(self)?,
         )

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::run_dir::write_atomic;
+use crate::util::fs::write_atomic;
+use crate::util::stats::mean_std;
+use crate::util::table::{Align, markdown_table};
 
 /// One variant's results as ordered `(column, value)` pairs.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -110,40 +112,8 @@ pub fn table(rows: &[SummaryRow]) -> String {
                 .collect()
         })
         .collect();
-    let widths: Vec<usize> = cols
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            cells
-                .iter()
-                .map(|r| r[i].len())
-                .chain([c.len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let fmt_row = |vals: Vec<&str>| {
-        let padded: Vec<String> = vals
-            .iter()
-            .zip(&widths)
-            .map(|(v, w)| format!("{v:<w$}"))
-            .collect();
-        format!("| {} |\n", padded.join(" | "))
-    };
-    let mut out = fmt_row(cols.clone());
-    out += &fmt_row(
-        widths
-            .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .iter()
-            .map(String::as_str)
-            .collect(),
-    );
-    for r in &cells {
-        out += &fmt_row(r.iter().map(String::as_str).collect());
-    }
-    out
+    let header: Vec<String> = cols.iter().map(|c| c.to_string()).collect();
+    markdown_table(&header, &cells, Align::Left)
 }
 
 fn pretty(col: &str, v: &str) -> String {
@@ -164,38 +134,15 @@ fn pretty(col: &str, v: &str) -> String {
 /// Every column of `rows` as a right-aligned Markdown table, values as they are.
 pub fn markdown(rows: &[SummaryRow]) -> String {
     let cols = columns(rows);
-    let cell = |r: &SummaryRow, c: &str| r.get(c).unwrap_or("").to_string();
-    let widths: Vec<usize> = cols
+    let cells: Vec<Vec<String>> = rows
         .iter()
-        .map(|c| {
-            rows.iter()
-                .map(|r| cell(r, c).len())
-                .chain([c.len()])
-                .max()
-                .unwrap_or(0)
+        .map(|r| {
+            cols.iter()
+                .map(|c| r.get(c).unwrap_or("").to_string())
+                .collect()
         })
         .collect();
-    let line = |vals: Vec<String>| {
-        let padded: Vec<String> = vals
-            .iter()
-            .zip(&widths)
-            .map(|(v, w)| format!("{v:>w$}"))
-            .collect();
-        format!("| {} |\n", padded.join(" | "))
-    };
-    let mut out = line(cols.clone());
-    out += &format!(
-        "|{}|\n",
-        widths
-            .iter()
-            .map(|w| format!("{}:", "-".repeat(w + 1)))
-            .collect::<Vec<_>>()
-            .join("|")
-    );
-    for r in rows {
-        out += &line(cols.iter().map(|c| cell(r, c)).collect());
-    }
-    out
+    markdown_table(&cols, &cells, Align::Right)
 }
 
 /// Columns averaged over the seeds of a group in `summary_seeds.csv`.
@@ -231,7 +178,10 @@ pub fn seed_groups(rows: &[SummaryRow], groups: &[SeedGroup]) -> Vec<SummaryRow>
                     .iter()
                     .filter_map(|r| r.get(metric)?.parse::<f64>().ok())
                     .collect();
-                let (mean, std) = mean_std(&values);
+                let (mean, std) = match mean_std(&values) {
+                    Some((m, s)) => (Some(m), s),
+                    None => (None, None),
+                };
                 out.push_opt(&format!("{metric}_mean"), mean);
                 out.push_opt(&format!("{metric}_std"), std);
             }
@@ -251,18 +201,6 @@ pub struct SeedGroup {
     pub label: String,
     pub members: Vec<usize>,
     pub seeds: Vec<u64>,
-}
-
-/// Mean and sample standard deviation (`None` for fewer than 1 / 2 values).
-pub fn mean_std(values: &[f64]) -> (Option<f64>, Option<f64>) {
-    if values.is_empty() {
-        return (None, None);
-    }
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let std = (values.len() > 1)
-        .then(|| (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt());
-    (Some(mean), std)
 }
 
 /// The seed groups as Markdown: accuracies as `mean ± std` percentages.

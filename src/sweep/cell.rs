@@ -44,7 +44,7 @@ impl State {
     }
 
     fn write(&self, cell: &Path) -> anyhow::Result<()> {
-        super::write_unique(&cell.join("state.json"), &serde_json::to_vec_pretty(self)?)
+        crate::util::fs::write_atomic(&cell.join("state.json"), &serde_json::to_vec_pretty(self)?)
     }
 }
 

@@ -193,8 +193,8 @@ impl Plan {
             format: FORMAT,
             name: base.name().to_string(),
             spec_source: req.spec.display().to_string(),
-            spec_sha256: hex(&Sha256::digest(text.as_bytes())),
-            config_sha256: hex(&config.finalize()),
+            spec_sha256: crate::util::hash::hex(&Sha256::digest(text.as_bytes())),
+            config_sha256: crate::util::hash::hex(&config.finalize()),
             sets,
             grid: req.grid.to_vec(),
             seeds,
@@ -210,7 +210,7 @@ impl Plan {
         let key =
             serde_json::to_string(&(&self.config_sha256, &self.sets, &self.grid, &self.seeds))
                 .expect("plan serializes");
-        hex(&Sha256::digest(key.as_bytes()))[..10].to_string()
+        crate::util::hash::hex(&Sha256::digest(key.as_bytes()))[..10].to_string()
     }
 
     /// The same cells training the same configurations (the spec's path, description,
@@ -310,10 +310,6 @@ fn grid_points(grid: &[Axis]) -> Vec<Vec<String>> {
     points
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The directory of cell `index`.
 pub fn cell_dir(sweep: &Path, plan: &Plan, index: usize) -> PathBuf {
     sweep
@@ -341,9 +337,9 @@ pub fn materialize(dir: &Path, plan: &Plan, spec_text: &str) -> anyhow::Result<M
     std::fs::create_dir_all(dir.join("cells"))
         .map_err(|e| user_error!("cannot create sweep dir {}: {e}", dir.display()))?;
     std::fs::create_dir_all(dir.join("logs"))?;
-    write_unique(&dir.join("spec.toml"), spec_text.as_bytes())?;
-    write_unique(&dir.join("plan.csv"), &plan.csv()?)?;
-    write_unique(&dir.join("plan.json"), &serde_json::to_vec_pretty(plan)?)?;
+    crate::util::fs::write_atomic(&dir.join("spec.toml"), spec_text.as_bytes())?;
+    crate::util::fs::write_atomic(&dir.join("plan.csv"), &plan.csv()?)?;
+    crate::util::fs::write_atomic(&dir.join("plan.json"), &serde_json::to_vec_pretty(plan)?)?;
     // Another process may have written its plan at the same moment: whichever rename came
     // last is the plan; a different one means two sweeps raced for one explicit --dir.
     let written = Plan::read(dir)?;
@@ -359,14 +355,6 @@ pub fn materialize(dir: &Path, plan: &Plan, spec_text: &str) -> anyhow::Result<M
 pub enum Materialized {
     New,
     Existing(Plan),
-}
-
-/// Writes via a temporary file unique to this process, then renames into place.
-pub fn write_unique(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| anyhow::anyhow!("writing {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
-    Ok(())
 }
 
 /// How many worker threads each of `jobs` processes gets on this machine (at least 1).

@@ -96,7 +96,7 @@ pub fn write_script(
     }
     writeln!(s, "{cmd}")?;
     let path = sweep.join(SCRIPT);
-    super::write_unique(&path, s.as_bytes())?;
+    crate::util::fs::write_atomic(&path, s.as_bytes())?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -6,6 +6,8 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_pcg::Pcg64;
 
+use crate::util::rng::mix;
+
 pub struct BatchOrder {
     n: usize,
     batch: usize,
@@ -52,17 +54,6 @@ impl BatchOrder {
     pub fn epochs(&self, steps: u64) -> f64 {
         steps as f64 * self.batch as f64 / self.n as f64
     }
-}
-
-/// SplitMix64-style mixing so nearby (seed, stream) pairs give unrelated seeds.
-pub fn mix(seed: u64, stream: u64) -> u64 {
-    let mut z = seed
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(stream)
-        .wrapping_add(0x6A09_E667_F3BC_C909);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@ pub mod classify;
 pub mod metrics;
 pub mod optimizer;
 pub mod schedule;
-pub mod stats;
 
 use std::path::Path;
 use std::time::Instant;
@@ -18,7 +17,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 
 use crate::spec::TrainSpec;
-use batches::mix;
+use crate::util::rng::mix;
 use checkpoint::LoopState;
 use metrics::{EvalRow, MetricsFile};
 

@@ -8,8 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::data::checksum::sha256_bytes;
-use crate::report::run_dir::write_atomic;
+use crate::util::fs::write_atomic;
+use crate::util::hash::sha256_bytes;
 
 /// A stage's directory, keyed by a digest of `key` (any text naming all its inputs).
 pub struct Stage {

@@ -19,9 +19,10 @@ use crate::experiments::Context;
 use crate::experiments::mobilenet_v2::batch;
 use crate::models::rcnn_net::{Layer, RcnnArch, RcnnNet};
 use crate::spec::ExperimentSpec;
-use crate::train::batches::{BatchOrder, mix};
+use crate::train::batches::BatchOrder;
 use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches};
 use crate::train::{Evaluation, Outcome, Status, Task, metrics};
+use crate::util::rng::mix;
 
 /// Regions per inference batch.
 const CHUNK: usize = 256;

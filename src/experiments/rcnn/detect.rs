@@ -10,7 +10,7 @@ use crate::detection::bbox_regression::{self, Regressor};
 use crate::detection::nms::{Detection, nms_per_class};
 use crate::detection::svm::{self, LinearSvm, MiningConfig, Rows};
 use crate::detection::{BBox, Canvas};
-use crate::train::batches::mix;
+use crate::util::rng::mix;
 
 /// The regions features are computed for: every proposal of every canvas, then (for training
 /// sets) every ground-truth box.

@@ -29,8 +29,8 @@ use crate::detection::selective_search;
 use crate::detection::svm::{self, MiningConfig, Rows, SvmConfig};
 use crate::detection::{BBox, Canvas};
 use crate::models::rcnn_net::{Layer, RcnnArch};
-use crate::report::run_dir::write_atomic;
 use crate::spec::{ExperimentSpec, RcnnSpec, Schedule};
+use crate::util::fs::write_atomic;
 
 /// Labelled test regions the fine-tuning loop evaluates on, at most.
 const FINETUNE_EVAL_REGIONS: usize = 2000;

@@ -8,7 +8,7 @@ use rand_pcg::Pcg64;
 
 use crate::bail_user;
 use crate::data::Split;
-use crate::train::batches::mix;
+use crate::util::rng::mix;
 
 const SPLIT_STREAM: u64 = 0x0053_504c_4954; // "SPLIT"
 const OOD_STREAM: u64 = 0x004f_4f44; // "OOD"

@@ -28,9 +28,10 @@ use crate::data::augment::{Augment, StrongAugment};
 use crate::models::mlp::Mlp;
 use crate::spec::ssl::{SslSpec, Weighting};
 use crate::spec::{ExperimentSpec, ModelSpec};
-use crate::train::batches::{BatchOrder, mix};
+use crate::train::batches::BatchOrder;
 use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches};
 use crate::train::{Evaluation, Task};
+use crate::util::rng::mix;
 
 const LABELED_STREAM: u64 = 0x004c_4142_454c; // "LABEL"
 const UNLABELED_STREAM: u64 = 0x0055_4e4c_4142; // "UNLAB"

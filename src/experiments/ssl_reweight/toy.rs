@@ -22,9 +22,10 @@ use super::logistic::{Softmax, TRUE_B, TRUE_W, ToyData};
 use super::{Context, KindResult};
 use crate::spec::ExperimentSpec;
 use crate::spec::ssl::{SslSpec, ToySpec};
-use crate::train::batches::{BatchOrder, mix};
+use crate::train::batches::BatchOrder;
 use crate::train::metrics::{EvalRow, MetricsFile};
 use crate::train::{Outcome, Status};
+use crate::util::rng::mix;
 
 const TOY_STREAM: u64 = 0x0054_4f59; // "TOY"
 const NEWTON_STEPS: usize = 100;

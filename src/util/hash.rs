@@ -1,4 +1,5 @@
-//! SHA-256 of files and byte buffers, as lowercase hex (the form `sha256sum` prints).
+//! SHA-256 of files and byte buffers, as lowercase hex (the form `sha256sum` prints), and the
+//! one hex encoder.
 
 use std::fs::File;
 use std::io::{self, Read};
