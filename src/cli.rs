@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::spec::Override;
+use crate::config::Override;
 use crate::sweep::Axis;
 
 #[derive(Parser, Debug)]

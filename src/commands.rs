@@ -4,12 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use crate::cli::{Cli, Command, DataCommand, ExecArgs, ReportFormat, SweepArgs};
+use crate::config::{self, Kind};
 use crate::data::{self, DataOptions};
 use crate::experiments;
 use crate::report::progress::{self, Mode};
 use crate::report::summary;
 use crate::session::{self, RunOptions, RunReport};
-use crate::spec::{self, Kind};
 use crate::sweep::{self, Plan, cell, local, slurm, status};
 use crate::{bail_user, user_error};
 
@@ -22,14 +22,14 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             exec,
         } => {
             let opts = run_options(&exec, results)?;
-            let loaded = spec::load_file(&spec, &sets.sets)?;
+            let loaded = config::load_file(&spec, &sets.sets)?;
             for w in &loaded.warnings {
                 progress::note(opts.mode, &format!("warning: {w}"));
             }
             finish(session::start(&loaded, &opts)?)
         }
         Command::Check { spec, sets } => {
-            let loaded = spec::load_file(&spec, &sets.sets)?;
+            let loaded = config::load_file(&spec, &sets.sets)?;
             for w in &loaded.warnings {
                 eprintln!("warning: {w}");
             }
@@ -53,7 +53,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             sets,
             variant,
         } => {
-            let loaded = spec::load_file(&spec, &sets.sets)?;
+            let loaded = config::load_file(&spec, &sets.sets)?;
             for w in &loaded.warnings {
                 eprintln!("warning: {w}");
             }

@@ -3,6 +3,7 @@
 pub mod claims;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod data;
 pub mod detection;
 pub mod error;
@@ -10,7 +11,6 @@ pub mod experiments;
 pub mod models;
 pub mod report;
 pub mod session;
-pub mod spec;
 pub mod sweep;
 pub mod train;
 pub mod util;

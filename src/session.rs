@@ -4,13 +4,13 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 
+use crate::config::{self, LoadedSpec, Variant};
 use crate::data::DataOptions;
 use crate::experiments::{self, Context, Datasets, KindResult};
 use crate::report::manifest::{self, Manifest};
 use crate::report::progress::{self, Mode, VariantProgress};
 use crate::report::run_dir;
 use crate::report::summary::{self, SummaryRow};
-use crate::spec::{self, LoadedSpec, Variant};
 use crate::train::{Status, metrics};
 use crate::{bail_user, user_error};
 
@@ -51,7 +51,7 @@ pub fn resume(dir: &Path, opts: &RunOptions) -> anyhow::Result<RunReport> {
         bail_user!("{} is not a run directory (no spec.toml)", dir.display());
     }
     let mut manifest = Manifest::read(dir)?;
-    let loaded = spec::load_file(&spec_path, &[])?;
+    let loaded = config::load_file(&spec_path, &[])?;
     let datasets = preload(&loaded, opts)?;
     let now: Vec<(String, String)> = datasets.files();
     if now != manifest.datasets {

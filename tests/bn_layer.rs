@@ -4,9 +4,9 @@
 
 use burn::module::Module;
 use burn::prelude::*;
+use runner::config::ModelSpec;
 use runner::models::batch_norm::BatchNorm;
 use runner::models::mlp::Mlp;
-use runner::spec::ModelSpec;
 
 const X: [[f32; 2]; 4] = [[1.0, -2.0], [2.0, 0.0], [3.0, 2.0], [6.0, 4.0]];
 

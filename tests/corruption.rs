@@ -1,9 +1,9 @@
 //! Invariants of Zhang et al.'s randomization tests (`runner::data::corrupt`), on synthetic
 //! splits and on the shipped mnist-10k.
 
+use runner::config::{CorruptionSpec, ImageCorruption};
 use runner::data::corrupt::{self, CorruptionReport};
 use runner::data::{DataOptions, Split};
-use runner::spec::{CorruptionSpec, ImageCorruption};
 
 /// `n` images of 2 channels x 4 x 5 whose pixel values are all different (image k, position j
 /// holds k * 1000 + j), labels cycling through 10 classes.

@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 
 use super::Split;
-use crate::spec::{CorruptionSpec, ImageCorruption};
+use crate::config::{CorruptionSpec, ImageCorruption};
 use crate::util::rng::mix;
 use crate::util::rng::standard_normal;
 

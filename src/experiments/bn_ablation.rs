@@ -5,9 +5,9 @@
 use burn::prelude::*;
 
 use super::{Context, KindResult};
+use crate::config::ExperimentSpec;
 use crate::data::Split;
 use crate::models::mlp::Mlp;
-use crate::spec::ExperimentSpec;
 use crate::train::batches::BatchOrder;
 use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches, gather};
 use crate::train::{Evaluation, Task};

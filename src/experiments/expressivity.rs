@@ -5,8 +5,8 @@
 use std::time::Instant;
 
 use super::{Context, KindResult};
+use crate::config::ExperimentSpec;
 use crate::models::finite_sample::TwoLayerRelu;
-use crate::spec::ExperimentSpec;
 use crate::train::{Outcome, Status};
 use crate::util::rng::mix;
 

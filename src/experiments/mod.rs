@@ -13,9 +13,9 @@ use std::sync::Arc;
 
 use burn::prelude::*;
 
+use crate::config::{DataSpec, ExperimentSpec, Kind};
 use crate::data::{self, DataOptions, Dataset};
 use crate::models::count::trainable_params;
-use crate::spec::{DataSpec, ExperimentSpec, Kind};
 use crate::train::{self, LoopConfig, Observer, Outcome, Task};
 
 /// What a kind's `run` gets: where to write, which device, the loaded data, and where to
@@ -84,7 +84,7 @@ pub fn dispatch(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<Kind
 }
 
 /// `runner inspect`: layer tables, parameters and multiply-adds of a spec's variants.
-pub fn inspect(loaded: &crate::spec::LoadedSpec, variants: &[String]) -> anyhow::Result<String> {
+pub fn inspect(loaded: &crate::config::LoadedSpec, variants: &[String]) -> anyhow::Result<String> {
     match loaded.first().kind {
         Kind::MobilenetV2 => mobilenet_v2::inspect(loaded, variants),
         other => Err(crate::user_error!(

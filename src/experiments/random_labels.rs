@@ -9,12 +9,12 @@ use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 
 use super::{Context, KindResult};
+use crate::config::ExperimentSpec;
 use crate::data::augment::shift_into;
 use crate::data::corrupt::{self, CorruptionReport};
 use crate::data::preprocess::whiten;
 use crate::data::{Dataset, Split};
 use crate::models::classifier::Classifier;
-use crate::spec::ExperimentSpec;
 use crate::train::batches::BatchOrder;
 use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches, gather};
 use crate::train::metrics::EvalRow;

@@ -6,7 +6,7 @@ use burn::prelude::*;
 use super::alexnet_small::AlexNetSmall;
 use super::inception_small::InceptionSmall;
 use super::mlp::Mlp;
-use crate::spec::{Arch, ModelSpec};
+use crate::config::{Arch, ModelSpec};
 
 // One net per training run: the variants' sizes do not matter.
 #[allow(clippy::large_enum_variant)]
@@ -51,8 +51,8 @@ impl Classifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Activation;
     use crate::models::count::trainable_params;
-    use crate::spec::Activation;
 
     fn params(spec: ModelSpec, input: [usize; 3]) -> usize {
         let device = Device::flex().autodiff();

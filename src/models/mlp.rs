@@ -8,7 +8,7 @@ use burn::tensor::Distribution;
 use burn::tensor::activation::{relu, sigmoid, tanh};
 
 use super::batch_norm::BatchNorm;
-use crate::spec::{Activation, ModelSpec};
+use crate::config::{Activation, ModelSpec};
 
 #[derive(Module, Debug)]
 pub struct Mlp {

@@ -15,7 +15,7 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 
 use super::batch_norm::BatchNorm;
-use crate::spec::mobilenet::{BottleneckActivation, MobilenetSpec, Residual};
+use crate::config::mobilenet::{BottleneckActivation, MobilenetSpec, Residual};
 
 /// `v` rounded to the nearest multiple of `divisor`, not below `divisor` and not more than
 /// 10% below `v` (the reference implementations' `_make_divisible`).
@@ -512,7 +512,7 @@ impl MobileNetV2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::mobilenet::TABLE2;
+    use crate::config::mobilenet::TABLE2;
 
     #[test]
     fn make_divisible_matches_the_reference() {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::spec::Expect;
+use crate::config::Expect;
 use crate::util::stats::mean_std;
 use crate::util::table::{Align, markdown_table};
 use crate::{bail_user, user_error};

@@ -16,7 +16,7 @@ use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 
-use crate::spec::TrainSpec;
+use crate::config::TrainSpec;
 use crate::util::rng::mix;
 use checkpoint::LoopState;
 use metrics::{EvalRow, MetricsFile};

@@ -5,7 +5,7 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, ModuleOptimizer, RmsPropConfig, SgdConfig};
 
-use crate::spec::{Optimizer, TrainSpec};
+use crate::config::{Optimizer, TrainSpec};
 
 pub fn build(t: &TrainSpec) -> ModuleOptimizer {
     let decay = (t.weight_decay > 0.0).then(|| WeightDecayConfig::new(t.weight_decay as f32));

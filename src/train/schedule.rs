@@ -1,6 +1,6 @@
 //! Learning-rate schedules as pure functions of the step, so a resumed run needs no state.
 
-use crate::spec::{Schedule, TrainSpec};
+use crate::config::{Schedule, TrainSpec};
 
 /// The learning rate for the 0-based `step`.
 pub fn learning_rate(t: &TrainSpec, step: u64) -> f64 {

@@ -11,6 +11,7 @@ use rand_pcg::Pcg64;
 use serde::{Deserialize, Serialize};
 
 use super::cache::Stage;
+use crate::config::ExperimentSpec;
 use crate::data::Split;
 use crate::data::augment::{Augment, resize_split};
 use crate::detection::warp::warp_into;
@@ -18,7 +19,6 @@ use crate::detection::{BBox, Canvas};
 use crate::experiments::Context;
 use crate::experiments::mobilenet_v2::batch;
 use crate::models::rcnn_net::{Layer, RcnnArch, RcnnNet};
-use crate::spec::ExperimentSpec;
 use crate::train::batches::BatchOrder;
 use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches};
 use crate::train::{Evaluation, Outcome, Status, Task, metrics};

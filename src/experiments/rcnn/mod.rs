@@ -21,6 +21,7 @@ use self::cache::Stage;
 use self::cnn::{Finetune, Region};
 use self::detect::{RegionSet, best_truth};
 use super::{Context, KindResult};
+use crate::config::{ExperimentSpec, RcnnSpec, Schedule};
 use crate::detection::ap;
 use crate::detection::canvas;
 use crate::detection::draw;
@@ -29,7 +30,6 @@ use crate::detection::selective_search;
 use crate::detection::svm::{self, MiningConfig, Rows, SvmConfig};
 use crate::detection::{BBox, Canvas};
 use crate::models::rcnn_net::{Layer, RcnnArch};
-use crate::spec::{ExperimentSpec, RcnnSpec, Schedule};
 use crate::util::fs::write_atomic;
 
 /// Labelled test regions the fine-tuning loop evaluates on, at most.

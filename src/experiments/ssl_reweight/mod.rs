@@ -12,8 +12,8 @@ pub mod toy;
 
 use super::{Context, KindResult};
 use crate::bail_user;
-use crate::spec::ssl::NOISE_OOD;
-use crate::spec::{DataSpec, ExperimentSpec, SslSpec};
+use crate::config::ssl::NOISE_OOD;
+use crate::config::{DataSpec, ExperimentSpec, SslSpec};
 use splits::{concat, noise_images, ood_count, ood_sample, split, subset};
 use task::{EXTRA, SslTask, Unlabeled};
 

@@ -23,11 +23,11 @@ use rand_pcg::Pcg64;
 use serde::{Deserialize, Serialize};
 
 use super::influence::{Hessian, SavedWeights, WeightLearner, add_gradient, dot_gradient};
+use crate::config::ssl::{SslSpec, Weighting};
+use crate::config::{ExperimentSpec, ModelSpec};
 use crate::data::Split;
 use crate::data::augment::{Augment, StrongAugment};
 use crate::models::mlp::Mlp;
-use crate::spec::ssl::{SslSpec, Weighting};
-use crate::spec::{ExperimentSpec, ModelSpec};
 use crate::train::batches::BatchOrder;
 use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches};
 use crate::train::{Evaluation, Task};
