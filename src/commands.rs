@@ -7,9 +7,9 @@ use crate::cli::{Cli, Command, DataCommand, ExecArgs, ReportFormat, SweepArgs};
 use crate::config::{self, Kind};
 use crate::data::{self, DataOptions};
 use crate::experiments;
-use crate::report::progress::{self, Mode};
-use crate::report::summary;
-use crate::session::{self, RunOptions, RunReport};
+use crate::run::progress::{self, Mode};
+use crate::run::session::{self, RunOptions, RunReport};
+use crate::run::summary;
 use crate::sweep::{self, Plan, cell, local, slurm, status};
 use crate::{bail_user, user_error};
 
@@ -408,7 +408,7 @@ fn sweep_command(a: SweepArgs) -> anyhow::Result<()> {
         );
     }
     // The claims as the spec file states them now (editing claims keeps the sweep).
-    let doc = crate::report::document::build(
+    let doc = crate::analysis::document::build(
         std::slice::from_ref(&dir),
         std::slice::from_ref(&a.spec),
         Some(&dir.join("report")),
@@ -483,12 +483,12 @@ fn report_command(
     format: ReportFormat,
     out: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let doc = crate::report::document::build(dirs, claims, out)?;
+    let doc = crate::analysis::document::build(dirs, claims, out)?;
     for (d, why) in &doc.collection.skipped {
         eprintln!("skipped {}: {why}", d.display());
     }
     if check {
-        print!("{}", crate::claims::markdown(&doc.claims));
+        print!("{}", crate::analysis::claims::markdown(&doc.claims));
     } else {
         match format {
             ReportFormat::Md => print!("{}", doc.markdown),

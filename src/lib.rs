@@ -1,6 +1,6 @@
 //! runner: reproduces published deep-learning experiments from TOML specs on burn.
 
-pub mod claims;
+pub mod analysis;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -9,8 +9,7 @@ pub mod detection;
 pub mod error;
 pub mod experiments;
 pub mod models;
-pub mod report;
-pub mod session;
+pub mod run;
 pub mod sweep;
 pub mod train;
 pub mod util;

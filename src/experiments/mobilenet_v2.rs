@@ -13,7 +13,7 @@ use crate::config::{ExperimentSpec, LoadedSpec, MobilenetSpec, did_you_mean};
 use crate::data::Split;
 use crate::data::augment::{Augment, resize_split};
 use crate::models::mobilenet_v2::{Arch, MobileNetV2};
-use crate::report::summary::{self, SummaryRow};
+use crate::run::summary::{self, SummaryRow};
 use crate::train::batches::BatchOrder;
 use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches, labels};
 use crate::train::{Evaluation, Outcome, Status, Task};

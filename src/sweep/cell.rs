@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{Plan, cell_dir, load_cell};
-use crate::report::manifest::{self, Manifest};
-use crate::session::{self, RunOptions, RunReport};
+use crate::run::manifest::{self, Manifest};
+use crate::run::session::{self, RunOptions, RunReport};
 
 /// Exit status of `run-cell` when another process holds the cell (EX_TEMPFAIL).
 pub const BUSY_EXIT: u8 = 75;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::cell::{self, BUSY_EXIT};
 use super::{Plan, cell_dir};
-use crate::report::progress::{self, Mode};
+use crate::run::progress::{self, Mode};
 
 pub struct Options {
     pub jobs: usize,
@@ -177,7 +177,7 @@ fn spawn(sweep: &Path, plan: &Plan, index: usize, opts: &Options) -> anyhow::Res
     writeln!(
         log,
         "== {} local worker: runner run-cell {} {index} --threads {}",
-        crate::report::manifest::now(),
+        crate::run::manifest::now(),
         sweep.display(),
         opts.threads
     )?;

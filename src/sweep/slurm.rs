@@ -139,7 +139,7 @@ pub fn submit(sweep: &Path, script: &Path, array: Option<&str>) -> anyhow::Resul
         f,
         "{job} {} {}",
         array.unwrap_or("all"),
-        crate::report::manifest::now()
+        crate::run::manifest::now()
     )?;
     Ok(job)
 }

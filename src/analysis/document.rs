@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use super::aggregate::{self, Collection};
-use crate::claims::{self, ClaimResult, Verdict};
+use crate::analysis::claims::{self, ClaimResult, Verdict};
 
 pub struct Document {
     pub collection: Collection,

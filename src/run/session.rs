@@ -7,10 +7,10 @@ use burn::prelude::*;
 use crate::config::{self, LoadedSpec, Variant};
 use crate::data::DataOptions;
 use crate::experiments::{self, Context, Datasets, KindResult};
-use crate::report::manifest::{self, Manifest};
-use crate::report::progress::{self, Mode, VariantProgress};
-use crate::report::run_dir;
-use crate::report::summary::{self, SummaryRow};
+use crate::run::manifest::{self, Manifest};
+use crate::run::progress::{self, Mode, VariantProgress};
+use crate::run::run_dir;
+use crate::run::summary::{self, SummaryRow};
 use crate::train::{Status, metrics};
 use crate::{bail_user, user_error};
 

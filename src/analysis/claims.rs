@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::analysis::aggregate::{Group, Run};
 use crate::config::{Bound, Expect, Reference};
-use crate::report::aggregate::{Group, Run};
 use crate::util::stats::mean_std;
 use crate::util::table::{Align, markdown_table};
 

@@ -11,7 +11,7 @@ use crate::util::stats::mean_std;
 use crate::util::table::{Align, markdown_table};
 use crate::{bail_user, user_error};
 
-use super::manifest::Manifest;
+use crate::run::manifest::Manifest;
 
 /// One finished run.
 #[derive(Clone, Debug)]
