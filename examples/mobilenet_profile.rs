@@ -22,7 +22,7 @@ use std::time::Instant;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use runner::experiments::mobilenet_v2::arch;
+use runner::kinds::mobilenet_v2::arch;
 use runner::models::mobilenet_v2::{Arch, ConvBn, ConvPlan, MobileNetV2, relu6};
 use runner::train::optimizer;
 

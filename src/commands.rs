@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::{Cli, Command, DataCommand, ExecArgs, ReportFormat, SweepArgs};
 use crate::config::{self, Kind};
 use crate::data::{self, DataOptions};
-use crate::experiments;
+use crate::kinds;
 use crate::run::progress::{self, Mode};
 use crate::run::session::{self, RunOptions, RunReport};
 use crate::run::summary;
@@ -57,7 +57,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             for w in &loaded.warnings {
                 eprintln!("warning: {w}");
             }
-            print!("{}", experiments::inspect(&loaded, &variant)?);
+            print!("{}", kinds::inspect(&loaded, &variant)?);
             Ok(())
         }
         Command::List { dir } => list(&dir),

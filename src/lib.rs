@@ -7,7 +7,7 @@ pub mod config;
 pub mod data;
 pub mod detection;
 pub mod error;
-pub mod experiments;
+pub mod kinds;
 pub mod models;
 pub mod run;
 pub mod sweep;

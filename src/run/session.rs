@@ -6,7 +6,7 @@ use burn::prelude::*;
 
 use crate::config::{self, LoadedSpec, Variant};
 use crate::data::DataOptions;
-use crate::experiments::{self, Context, Datasets, KindResult};
+use crate::kinds::{self, Context, Datasets, KindResult};
 use crate::run::manifest::{self, Manifest};
 use crate::run::progress::{self, Mode, VariantProgress};
 use crate::run::run_dir;
@@ -125,7 +125,7 @@ fn execute(
             observer: &mut observer,
             datasets,
         };
-        let result = experiments::dispatch(&variant.spec, &mut ctx)?;
+        let result = kinds::dispatch(&variant.spec, &mut ctx)?;
         let row = summary_row(variant, &result);
         observer.finish(row.get("status").unwrap_or(""));
         row.write(&done)?;
