@@ -86,7 +86,7 @@ fn bn_mlp_normalizes_the_last_sigmoid_input_and_drops_biases() {
         batch_norm: true,
         ..ModelSpec::default()
     };
-    let model = Mlp::new(&spec, 5, 3, &device);
+    let model = Mlp::new(&spec.mlp(), 5, 3, &device);
     let x = Tensor::<2>::random([64, 5], burn::tensor::Distribution::Default, &device);
     let pre = model.forward(x).last_pre_activation;
     let values = pre.into_data().try_to_vec::<f32>().unwrap();

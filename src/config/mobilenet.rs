@@ -6,44 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::validate::{Problem, section_checker};
 use super::{ExperimentSpec, Kind};
-
-/// The paper's Table 2 bottleneck rows `(t, c, n, s)`: expansion factor, output channels,
-/// repeats, stride of the first repeat. The stem (3x3 conv, 32 channels, stride 2) and the
-/// head (1x1 conv to 1280, average pool, classifier) are the other keys of [`MobilenetSpec`].
-pub const TABLE2: [[usize; 4]; 7] = [
-    [1, 16, 1, 1],
-    [6, 24, 2, 2],
-    [6, 32, 3, 2],
-    [6, 64, 4, 2],
-    [6, 96, 3, 1],
-    [6, 160, 3, 2],
-    [6, 320, 1, 1],
-];
-
-/// What follows the 1x1 projection of a bottleneck (Figure 6a).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BottleneckActivation {
-    /// Nothing: the paper's linear bottleneck.
-    Linear,
-    /// ReLU6, as after the other convolutions (the ablation).
-    Relu6,
-}
-
-/// Where the shortcut connections go (Figure 6b).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Residual {
-    /// Between the thin bottlenecks: a block's input is added to its projection output when
-    /// its stride is 1 and its input and output channels match (the paper's design).
-    Bottleneck,
-    /// Between the wide expansion layers: a block's expansion output is added to the next
-    /// block's expansion output when both have the same width and the block's stride is 1
-    /// (the classical residual layout, in the same network).
-    Expansion,
-    /// No shortcuts.
-    None,
-}
+use crate::models::mobilenet_v2::NetConfig;
+pub use crate::models::mobilenet_v2::{BottleneckActivation, Residual};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -80,21 +44,41 @@ pub struct MobilenetSpec {
     pub count_only: bool,
 }
 
+impl MobilenetSpec {
+    /// The network these settings describe (input channels and classes come from the data).
+    pub fn net(&self) -> NetConfig {
+        NetConfig {
+            width_multiplier: self.width_multiplier,
+            resolution: self.resolution,
+            stem_channels: self.stem_channels,
+            stem_stride: self.stem_stride,
+            rows: self.rows.clone(),
+            last_channels: self.last_channels,
+            round_to: self.round_to,
+            bottleneck_activation: self.bottleneck_activation,
+            residual: self.residual,
+            dropout: self.dropout,
+        }
+    }
+}
+
 impl Default for MobilenetSpec {
+    /// The paper's network ([`NetConfig`]'s defaults), no augmentation, trained.
     fn default() -> Self {
+        let net = NetConfig::default();
         Self {
-            width_multiplier: 1.0,
-            resolution: 224,
+            width_multiplier: net.width_multiplier,
+            resolution: net.resolution,
             in_channels: 0,
             classes: 0,
-            stem_channels: 32,
-            stem_stride: 2,
-            rows: TABLE2.to_vec(),
-            last_channels: 1280,
-            round_to: 8,
-            bottleneck_activation: BottleneckActivation::Linear,
-            residual: Residual::Bottleneck,
-            dropout: 0.2,
+            stem_channels: net.stem_channels,
+            stem_stride: net.stem_stride,
+            rows: net.rows,
+            last_channels: net.last_channels,
+            round_to: net.round_to,
+            bottleneck_activation: net.bottleneck_activation,
+            residual: net.residual,
+            dropout: net.dropout,
             random_shift: 0,
             random_flip: false,
             count_only: false,

@@ -15,6 +15,11 @@ pub use load::{LoadedSpec, Variant, did_you_mean, load_file, load_str};
 pub use mobilenet::MobilenetSpec;
 pub use overrides::Override;
 pub use rcnn::RcnnSpec;
+// The model families a spec names are the models' own types.
+pub use crate::models::classifier::Arch;
+use crate::models::classifier::ClassifierConfig;
+pub use crate::models::mlp::Activation;
+use crate::models::mlp::MlpConfig;
 pub use ssl::SslSpec;
 
 use serde::{Deserialize, Serialize};
@@ -162,36 +167,6 @@ impl Default for DataSpec {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Activation {
-    Sigmoid,
-    Relu,
-    Tanh,
-}
-
-/// The network family of `[model]`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Arch {
-    /// Fully connected: `hidden`, `activation`, `batch_norm`, `dropout`, `init_std`.
-    Mlp,
-    /// Zhang et al.'s small AlexNet: two (conv 5x5, max-pool 3x3, LRN) modules, FC 384, FC 192.
-    AlexnetSmall,
-    /// Zhang et al.'s small Inception (their Figure 3), with or without `batch_norm`.
-    InceptionSmall,
-}
-
-impl Arch {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Arch::Mlp => "mlp",
-            Arch::AlexnetSmall => "alexnet_small",
-            Arch::InceptionSmall => "inception_small",
-        }
-    }
-}
-
 /// A classifier; the BN paper's Figure 1 net (a fully connected one) is the default.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -209,6 +184,28 @@ pub struct ModelSpec {
     pub dropout: f64,
     /// Standard deviation of the Gaussian weight init; biases start at zero.
     pub init_std: f64,
+}
+
+impl ModelSpec {
+    /// The fully connected net these settings describe.
+    pub fn mlp(&self) -> MlpConfig {
+        MlpConfig {
+            hidden: self.hidden.clone(),
+            activation: self.activation,
+            batch_norm: self.batch_norm,
+            dropout: self.dropout,
+            init_std: self.init_std,
+        }
+    }
+
+    /// The classifier of `arch` these settings describe.
+    pub fn classifier(&self) -> ClassifierConfig {
+        ClassifierConfig {
+            arch: self.arch,
+            width: self.width,
+            mlp: self.mlp(),
+        }
+    }
 }
 
 impl Default for ModelSpec {

@@ -58,7 +58,7 @@ impl Task for MlpTask {
 
     fn init(&self, device: &Device) -> Mlp {
         Mlp::new(
-            &self.spec.model,
+            &self.spec.model.mlp(),
             self.train.image_len(),
             self.classes,
             device,

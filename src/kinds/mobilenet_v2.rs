@@ -47,7 +47,7 @@ pub fn arch(spec: &ExperimentSpec) -> anyhow::Result<Arch> {
             classes = ds.num_classes;
         }
     }
-    Ok(Arch::new(m, channels, classes))
+    Ok(Arch::new(&m.net(), channels, classes))
 }
 
 pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResult> {

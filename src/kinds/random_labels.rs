@@ -156,7 +156,12 @@ impl Task for FitTask {
     }
 
     fn init(&self, device: &Device) -> Classifier {
-        Classifier::new(&self.spec.model, self.shape(), self.classes, device)
+        Classifier::new(
+            &self.spec.model.classifier(),
+            self.shape(),
+            self.classes,
+            device,
+        )
     }
 
     fn train_step(

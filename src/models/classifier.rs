@@ -5,8 +5,40 @@ use burn::prelude::*;
 
 use super::alexnet_small::AlexNetSmall;
 use super::inception_small::InceptionSmall;
-use super::mlp::Mlp;
-use crate::config::{Arch, ModelSpec};
+use serde::{Deserialize, Serialize};
+
+use super::mlp::{Mlp, MlpConfig};
+
+/// The network family of `[model]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arch {
+    /// Fully connected: `hidden`, `activation`, `batch_norm`, `dropout`, `init_std`.
+    Mlp,
+    /// Zhang et al.'s small AlexNet: two (conv 5x5, max-pool 3x3, LRN) modules, FC 384, FC 192.
+    AlexnetSmall,
+    /// Zhang et al.'s small Inception (their Figure 3), with or without `batch_norm`.
+    InceptionSmall,
+}
+
+impl Arch {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arch::Mlp => "mlp",
+            Arch::AlexnetSmall => "alexnet_small",
+            Arch::InceptionSmall => "inception_small",
+        }
+    }
+}
+
+/// A classifier of one of the archs; `width` scales the convolutional ones, `mlp` is the
+/// fully connected one (its `batch_norm` also switches small Inception's).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClassifierConfig {
+    pub arch: Arch,
+    pub width: f64,
+    pub mlp: MlpConfig,
+}
 
 // One net per training run: the variants' sizes do not matter.
 #[allow(clippy::large_enum_variant)]
@@ -20,9 +52,16 @@ pub enum Classifier {
 impl Classifier {
     /// `input` is `[channels, height, width]`. The device's RNG must be seeded beforehand for a
     /// reproducible init.
-    pub fn new(spec: &ModelSpec, input: [usize; 3], classes: usize, device: &Device) -> Self {
+    pub fn new(
+        spec: &ClassifierConfig,
+        input: [usize; 3],
+        classes: usize,
+        device: &Device,
+    ) -> Self {
         match spec.arch {
-            Arch::Mlp => Classifier::Mlp(Mlp::new(spec, input.iter().product(), classes, device)),
+            Arch::Mlp => {
+                Classifier::Mlp(Mlp::new(&spec.mlp, input.iter().product(), classes, device))
+            }
             Arch::AlexnetSmall => {
                 Classifier::AlexNet(AlexNetSmall::new(input, classes, spec.width, device))
             }
@@ -30,7 +69,7 @@ impl Classifier {
                 input[0],
                 classes,
                 spec.width,
-                spec.batch_norm,
+                spec.mlp.batch_norm,
                 device,
             )),
         }
@@ -51,21 +90,26 @@ impl Classifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Activation;
     use crate::models::count::trainable_params;
+    use crate::models::mlp::Activation;
 
-    fn params(spec: ModelSpec, input: [usize; 3]) -> usize {
+    fn params(spec: ClassifierConfig, input: [usize; 3]) -> usize {
         let device = Device::flex().autodiff();
         trainable_params(&Classifier::new(&spec, input, 10, &device))
     }
 
-    fn spec(arch: Arch, hidden: Vec<usize>, batch_norm: bool) -> ModelSpec {
-        ModelSpec {
+    /// Zhang et al.'s settings: ReLU, the paper's widths, Gaussian init std 0.1.
+    fn spec(arch: Arch, hidden: Vec<usize>, batch_norm: bool) -> ClassifierConfig {
+        ClassifierConfig {
             arch,
-            hidden,
-            batch_norm,
-            activation: Activation::Relu,
-            ..ModelSpec::default()
+            width: 1.0,
+            mlp: MlpConfig {
+                hidden,
+                activation: Activation::Relu,
+                batch_norm,
+                dropout: 0.0,
+                init_std: 0.1,
+            },
         }
     }
 
@@ -99,7 +143,7 @@ mod tests {
     fn every_arch_maps_images_to_logits() {
         let device = Device::flex();
         for arch in [Arch::Mlp, Arch::AlexnetSmall, Arch::InceptionSmall] {
-            let s = ModelSpec {
+            let s = ClassifierConfig {
                 width: 0.125,
                 ..spec(arch, vec![16], false)
             };

@@ -8,7 +8,30 @@ use burn::tensor::Distribution;
 use burn::tensor::activation::{relu, sigmoid, tanh};
 
 use super::batch_norm::BatchNorm;
-use crate::config::{Activation, ModelSpec};
+use serde::{Deserialize, Serialize};
+
+/// The hidden layers' non-linearity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    Sigmoid,
+    Relu,
+    Tanh,
+}
+
+/// A fully connected net: hidden widths, non-linearity, batch norm, dropout, init.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MlpConfig {
+    /// Hidden layer widths.
+    pub hidden: Vec<usize>,
+    pub activation: Activation,
+    /// Batch normalization before each hidden non-linearity (the layer's bias is then dropped).
+    pub batch_norm: bool,
+    /// Dropout probability after each hidden non-linearity.
+    pub dropout: f64,
+    /// Standard deviation of the Gaussian weight init; biases start at zero.
+    pub init_std: f64,
+}
 
 #[derive(Module, Debug)]
 pub struct Mlp {
@@ -35,7 +58,7 @@ pub struct MlpOutput {
 impl Mlp {
     /// Gaussian weights with the spec's std, zero biases (the BN paper's setup). The device's
     /// RNG must be seeded beforehand for a reproducible init.
-    pub fn new(spec: &ModelSpec, inputs: usize, classes: usize, device: &Device) -> Self {
+    pub fn new(spec: &MlpConfig, inputs: usize, classes: usize, device: &Device) -> Self {
         let mut widths = vec![inputs];
         widths.extend(&spec.hidden);
         let hidden = widths

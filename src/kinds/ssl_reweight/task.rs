@@ -23,11 +23,11 @@ use rand_pcg::Pcg64;
 use serde::{Deserialize, Serialize};
 
 use super::influence::{Hessian, SavedWeights, WeightLearner, add_gradient, dot_gradient};
+use crate::config::ExperimentSpec;
 use crate::config::ssl::{SslSpec, Weighting};
-use crate::config::{ExperimentSpec, ModelSpec};
 use crate::data::Split;
 use crate::data::augment::{Augment, StrongAugment};
-use crate::models::mlp::Mlp;
+use crate::models::mlp::{Mlp, MlpConfig};
 use crate::train::batches::BatchOrder;
 use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches};
 use crate::train::{Evaluation, Task};
@@ -90,7 +90,7 @@ struct SavedState {
 }
 
 pub struct SslTask {
-    model: ModelSpec,
+    model: MlpConfig,
     s: SslSpec,
     seed: u64,
     classes: usize,
@@ -166,7 +166,7 @@ impl SslTask {
                 confident_in_distribution: 0.0,
                 confident_correct: 0.0,
             },
-            model: spec.model.clone(),
+            model: spec.model.mlp(),
             s,
             seed: spec.seed,
             classes,

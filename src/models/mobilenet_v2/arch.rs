@@ -1,21 +1,80 @@
-//! MobileNetV2 (Sandler et al. 2018): the inverted residual with linear bottleneck of the
-//! paper's Table 1 and the network of its Table 2.
-//!
-//! The architecture is data twice over: the spec's `(t, c, n, s)` rows become an [`Arch`] (a
-//! plain description of every layer with its shapes, parameters and multiply-adds, computed
-//! without tensors), and [`MobileNetV2::new`] builds burn modules from that description.
-//! Channel rounding follows the reference implementations (TF-slim / torchvision
-//! `_make_divisible`); the init is theirs too: Kaiming-normal fan-out convs, BN gamma 1 and
-//! beta 0, classifier N(0, 0.01) with zero bias.
+//! MobileNetV2's architecture as data: the paper's Table 2 rows become an [`Arch`], every
+//! layer with its shapes, parameters and multiply-adds, computed without tensors. Channel
+//! rounding follows the reference implementations (TF-slim / torchvision `_make_divisible`).
 
-use burn::module::Param;
-use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, PaddingConfig2d};
-use burn::prelude::*;
-use burn::tensor::Distribution;
+use serde::{Deserialize, Serialize};
 
-use super::batch_norm::BatchNorm;
-use crate::config::mobilenet::{BottleneckActivation, MobilenetSpec, Residual};
+/// The paper's Table 2 bottleneck rows `(t, c, n, s)`: expansion factor, output channels,
+/// repeats, stride of the first repeat. The stem (3x3 conv, 32 channels, stride 2) and the
+/// head (1x1 conv to 1280, average pool, classifier) are the other fields of [`NetConfig`].
+pub const TABLE2: [[usize; 4]; 7] = [
+    [1, 16, 1, 1],
+    [6, 24, 2, 2],
+    [6, 32, 3, 2],
+    [6, 64, 4, 2],
+    [6, 96, 3, 1],
+    [6, 160, 3, 2],
+    [6, 320, 1, 1],
+];
+
+/// What follows the 1x1 projection of a bottleneck (Figure 6a).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BottleneckActivation {
+    /// Nothing: the paper's linear bottleneck.
+    Linear,
+    /// ReLU6, as after the other convolutions (the ablation).
+    Relu6,
+}
+
+/// Where the shortcut connections go (Figure 6b).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Residual {
+    /// Between the thin bottlenecks: a block's input is added to its projection output when
+    /// its stride is 1 and its input and output channels match (the paper's design).
+    Bottleneck,
+    /// Between the wide expansion layers: a block's expansion output is added to the next
+    /// block's expansion output when both have the same width and the block's stride is 1
+    /// (the classical residual layout, in the same network).
+    Expansion,
+    /// No shortcuts.
+    None,
+}
+
+/// A MobileNetV2 before the input and class counts are known; the paper's network (Table 2,
+/// width 1.0, 224x224, linear bottlenecks, shortcuts between bottlenecks) by default.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetConfig {
+    pub width_multiplier: f64,
+    pub resolution: usize,
+    pub stem_channels: usize,
+    pub stem_stride: usize,
+    pub rows: Vec<[usize; 4]>,
+    pub last_channels: usize,
+    pub round_to: usize,
+    pub bottleneck_activation: BottleneckActivation,
+    pub residual: Residual,
+    pub dropout: f64,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        Self {
+            width_multiplier: 1.0,
+            resolution: 224,
+            stem_channels: 32,
+            stem_stride: 2,
+            rows: TABLE2.to_vec(),
+            last_channels: 1280,
+            round_to: 8,
+            bottleneck_activation: BottleneckActivation::Linear,
+            residual: Residual::Bottleneck,
+            // The reference implementations' dropout before the classifier.
+            dropout: 0.2,
+        }
+    }
+}
 
 /// `v` rounded to the nearest multiple of `divisor`, not below `divisor` and not more than
 /// 10% below `v` (the reference implementations' `_make_divisible`).
@@ -157,7 +216,7 @@ pub struct Arch {
 
 impl Arch {
     /// The network a spec describes, for `in_channels`-channel images and `classes` outputs.
-    pub fn new(spec: &MobilenetSpec, in_channels: usize, classes: usize) -> Self {
+    pub fn new(spec: &NetConfig, in_channels: usize, classes: usize) -> Self {
         let w = spec.width_multiplier;
         let round = |c: usize| make_divisible(c as f64 * w, spec.round_to);
         let stem_out = round(spec.stem_channels);
@@ -365,154 +424,9 @@ pub struct LayerRow {
     pub madds: usize,
 }
 
-/// ReLU6, `min(max(x, 0), 6)`, written as `relu(x).clamp_max(6)`: on burn's autodiff backend
-/// `clamp` becomes two compare-and-`mask_fill` passes forward and two backward, while `relu`
-/// has a fused kernel on each side; this form cost ~30% less CPU per MobileNetV2 training step
-/// (examples/mobilenet_profile.rs) and gives the same values and gradients.
-pub fn relu6<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    burn::tensor::activation::relu(x).clamp_max(6.0)
-}
-
-/// Conv -> BatchNorm -> optional ReLU6.
-#[derive(Module, Debug)]
-pub struct ConvBn {
-    pub conv: Conv2d,
-    pub norm: BatchNorm,
-    #[module(skip)]
-    relu6: bool,
-}
-
-impl ConvBn {
-    /// Kaiming-normal fan-out init as PyTorch computes it (fan-out = out channels x kernel
-    /// area, also for depthwise convs), no bias (BN follows).
-    pub fn new(p: &ConvPlan, device: &Device) -> Self {
-        let fan_out = (p.out_channels * p.kernel * p.kernel) as f64;
-        let pad = p.kernel / 2;
-        let conv = Conv2dConfig::new([p.in_channels, p.out_channels], [p.kernel, p.kernel])
-            .with_stride([p.stride, p.stride])
-            .with_groups(p.groups)
-            .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
-            .with_bias(false)
-            .with_initializer(Initializer::Normal {
-                mean: 0.0,
-                std: (2.0 / fan_out).sqrt(),
-            })
-            .init(device);
-        Self {
-            conv,
-            norm: BatchNorm::new(p.out_channels, device),
-            relu6: p.relu6,
-        }
-    }
-
-    /// # Shapes
-    /// - `x`: `[batch, in_channels, side, side]` -> `[batch, out_channels, side', side']`
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = self.norm.forward(self.conv.forward(x));
-        if self.relu6 { relu6(y) } else { y }
-    }
-}
-
-/// An inverted residual with linear bottleneck (Table 1).
-#[derive(Module, Debug)]
-pub struct InvertedResidual {
-    pub expand: Option<ConvBn>,
-    pub depthwise: ConvBn,
-    pub project: ConvBn,
-    #[module(skip)]
-    bottleneck_shortcut: bool,
-    #[module(skip)]
-    expansion_shortcut: bool,
-}
-
-impl InvertedResidual {
-    pub fn new(p: &BlockPlan, device: &Device) -> Self {
-        Self {
-            expand: p.expand.as_ref().map(|e| ConvBn::new(e, device)),
-            depthwise: ConvBn::new(&p.depthwise, device),
-            project: ConvBn::new(&p.project, device),
-            bottleneck_shortcut: p.bottleneck_shortcut,
-            expansion_shortcut: p.expansion_shortcut,
-        }
-    }
-
-    /// `previous` is the previous block's expansion output, needed when this block has an
-    /// expansion shortcut; the block's own expansion output is returned for the next block.
-    ///
-    /// # Shapes
-    /// - `x`: `[batch, in_channels, side, side]` -> `[batch, out_channels, side / stride, ..]`
-    pub fn forward(
-        &self,
-        x: Tensor<4>,
-        previous: Option<Tensor<4>>,
-    ) -> (Tensor<4>, Option<Tensor<4>>) {
-        let mut h = match &self.expand {
-            Some(e) => e.forward(x.clone()),
-            None => x.clone(),
-        };
-        if self.expansion_shortcut {
-            h = h + previous.expect("the plan gives an expansion shortcut a predecessor");
-        }
-        let expanded = self.expand.is_some().then(|| h.clone());
-        let y = self.project.forward(self.depthwise.forward(h));
-        let y = if self.bottleneck_shortcut { y + x } else { y };
-        (y, expanded)
-    }
-}
-
-#[derive(Module, Debug)]
-pub struct MobileNetV2 {
-    pub stem: ConvBn,
-    pub blocks: Vec<InvertedResidual>,
-    pub head: ConvBn,
-    pub dropout: Dropout,
-    pub classifier: Linear,
-}
-
-impl MobileNetV2 {
-    /// Builds the modules of `arch`; seed the device's RNG first for a reproducible init.
-    pub fn new(arch: &Arch, device: &Device) -> Self {
-        let features = arch.head.out_channels;
-        let weight = Tensor::random(
-            [features, arch.classes],
-            Distribution::Normal(0.0, 0.01),
-            device,
-        );
-        Self {
-            stem: ConvBn::new(&arch.stem, device),
-            blocks: arch
-                .blocks
-                .iter()
-                .map(|b| InvertedResidual::new(b, device))
-                .collect(),
-            head: ConvBn::new(&arch.head, device),
-            dropout: DropoutConfig::new(arch.dropout).init(),
-            classifier: Linear {
-                weight: Param::from_tensor(weight),
-                bias: Some(Param::from_tensor(Tensor::zeros([arch.classes], device))),
-            },
-        }
-    }
-
-    /// # Shapes
-    /// - `x`: `[batch, in_channels, resolution, resolution]` -> logits `[batch, classes]`
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let mut x = self.stem.forward(x);
-        let mut expanded = None;
-        for block in &self.blocks {
-            (x, expanded) = block.forward(x, expanded);
-        }
-        let x = self.head.forward(x);
-        let [batch, channels, _, _] = x.dims();
-        let pooled = x.mean_dim(3).mean_dim(2).reshape([batch, channels]);
-        self.classifier.forward(self.dropout.forward(pooled))
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
-    use crate::config::mobilenet::TABLE2;
 
     #[test]
     fn make_divisible_matches_the_reference() {
@@ -529,7 +443,7 @@ mod tests {
 
     #[test]
     fn table2_shapes_at_224() {
-        let arch = Arch::new(&MobilenetSpec::default(), 3, 1000);
+        let arch = Arch::new(&NetConfig::default(), 3, 1000);
         assert_eq!(
             arch.blocks.len(),
             TABLE2.iter().map(|r| r[2]).sum::<usize>()
@@ -556,15 +470,15 @@ mod tests {
 
     /// A network small enough to count by hand: 1x8x8 input, stem 8 channels stride 1, rows
     /// (t=1, c=8, n=1, s=1) and (t=2, c=16, n=n2, s=2), head 32, 3 classes.
-    fn small(n2: usize, residual: Residual) -> MobilenetSpec {
-        MobilenetSpec {
+    pub(in crate::models::mobilenet_v2) fn small(n2: usize, residual: Residual) -> NetConfig {
+        NetConfig {
             resolution: 8,
             stem_channels: 8,
             stem_stride: 1,
             rows: vec![[1, 8, 1, 1], [2, 16, n2, 2]],
             last_channels: 32,
             residual,
-            ..MobilenetSpec::default()
+            ..NetConfig::default()
         }
     }
 
@@ -597,26 +511,6 @@ mod tests {
     }
 
     #[test]
-    fn the_built_model_has_the_counted_parameters() {
-        let device = Device::flex().autodiff();
-        for spec in [
-            small(3, Residual::Bottleneck),
-            MobilenetSpec {
-                width_multiplier: 0.35,
-                resolution: 32,
-                ..MobilenetSpec::default()
-            },
-        ] {
-            let arch = Arch::new(&spec, 3, 10);
-            let model = MobileNetV2::new(&arch, &device);
-            assert_eq!(
-                crate::models::count::trainable_params(&model),
-                arch.params()
-            );
-        }
-    }
-
-    #[test]
     fn residual_rules() {
         let flags = |r| {
             Arch::new(&small(3, r), 1, 3)
@@ -642,72 +536,5 @@ mod tests {
             ]
         );
         assert!(flags(Residual::None).iter().all(|&f| f == (false, false)));
-    }
-
-    #[test]
-    fn block_and_network_shapes() {
-        let device = Device::flex();
-        device.seed(1);
-        for residual in [Residual::Bottleneck, Residual::Expansion, Residual::None] {
-            let arch = Arch::new(&small(3, residual), 1, 3);
-            let model = MobileNetV2::new(&arch, &device);
-            let x = Tensor::<4>::random([2, 1, 8, 8], Distribution::Default, &device);
-            let mut h = model.stem.forward(x.clone());
-            assert_eq!(h.dims(), [2, 8, 8, 8]);
-            let mut expanded = None;
-            for (block, plan) in model.blocks.iter().zip(&arch.blocks) {
-                let (y, e) = block.forward(h, expanded);
-                let side = plan.out_size();
-                assert_eq!(y.dims(), [2, plan.out_channels(), side, side]);
-                assert_eq!(
-                    e.as_ref().map(|e| e.dims()[1]),
-                    plan.expand.as_ref().map(|p| p.out_channels)
-                );
-                expanded = e;
-                h = y;
-            }
-            assert_eq!(model.forward(x).dims(), [2, 3]);
-        }
-    }
-
-    #[test]
-    fn a_bottleneck_block_adds_its_input_only_with_a_shortcut() {
-        let device = Device::flex();
-        device.seed(2);
-        let arch = Arch::new(&small(2, Residual::Bottleneck), 1, 3);
-        let with = InvertedResidual::new(&arch.blocks[0], &device);
-        assert!(arch.blocks[0].bottleneck_shortcut);
-        let mut plain_plan = arch.blocks[0].clone();
-        plain_plan.bottleneck_shortcut = false;
-        let mut without = InvertedResidual::new(&plain_plan, &device);
-        // Same weights in both.
-        without.depthwise = with.depthwise.clone();
-        without.project = with.project.clone();
-        let x = Tensor::<4>::random([2, 8, 8, 8], Distribution::Default, &device);
-        let (a, _) = with.forward(x.clone(), None);
-        let (b, _) = without.forward(x.clone(), None);
-        let diff = (a - b - x).abs().max().into_scalar::<f32>();
-        assert!(diff < 1e-5, "{diff}");
-    }
-
-    #[test]
-    fn relu6_bottlenecks_are_non_negative_and_linear_ones_are_not() {
-        let device = Device::flex();
-        device.seed(3);
-        for (activation, negative_expected) in [
-            (BottleneckActivation::Linear, true),
-            (BottleneckActivation::Relu6, false),
-        ] {
-            let spec = MobilenetSpec {
-                bottleneck_activation: activation,
-                residual: Residual::None,
-                ..small(2, Residual::None)
-            };
-            let arch = Arch::new(&spec, 1, 3);
-            let block = InvertedResidual::new(&arch.blocks[1], &device);
-            let x = Tensor::<4>::random([4, 8, 8, 8], Distribution::Default, &device);
-            let min = block.forward(x, None).0.min().into_scalar::<f32>();
-            assert_eq!(min < 0.0, negative_expected, "{activation:?}: min {min}");
-        }
     }
 }
