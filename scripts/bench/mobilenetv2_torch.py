@@ -2,7 +2,7 @@
 """PyTorch reference for runner's `mobilenet_v2` kind, CPU only.
 
 Reads a *resolved* spec (the output of `runner check SPEC`, so every default is spelled out)
-and builds the same network as src/models/mobilenet_v2.rs: the [mobilenet] rows (t, c, n, s),
+and builds the same network as src/models/mobilenet_v2/: the [mobilenet] rows (t, c, n, s),
 width multiplier with channels rounded by `_make_divisible`, stem stride, head of
 max(1, width) * 1280 channels, linear or ReLU6 bottlenecks, residuals between bottlenecks /
 expansions / none, dropout, Kaiming-normal fan-out convs without bias, BatchNorm (eps 1e-5,
