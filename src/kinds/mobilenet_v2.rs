@@ -13,11 +13,11 @@ use crate::config::{ExperimentSpec, LoadedSpec, MobilenetSpec, did_you_mean};
 use crate::data::Split;
 use crate::data::augment::{Augment, resize_split};
 use crate::models::mobilenet_v2::{Arch, MobileNetV2};
-use crate::run::summary::{self, SummaryRow};
 use crate::train::batches::BatchOrder;
 use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches, labels};
 use crate::train::{Evaluation, Outcome, Status, Task};
 use crate::util::rng::mix;
+use crate::util::table::{Align, markdown_table};
 use crate::{bail_user, user_error};
 
 /// Test images per inference batch.
@@ -215,23 +215,51 @@ pub fn inspect(loaded: &LoadedSpec, selected: &[String]) -> anyhow::Result<Strin
                 arch.layer_table()
             );
         }
-        let mut row = SummaryRow::default();
-        row.push("variant", &v.name);
-        row.push("width", format!("{:?}", arch.width_multiplier));
-        row.push("resolution", arch.resolution);
-        row.push("params", arch.params());
-        row.push("params_M", format!("{:.2}", arch.params() as f64 / 1e6));
-        row.push("madds", arch.madds());
-        row.push("madds_M", format!("{:.1}", arch.madds() as f64 / 1e6));
+        let mut row: Vec<(String, String)> = vec![
+            ("variant".into(), v.name.clone()),
+            ("width".into(), format!("{:?}", arch.width_multiplier)),
+            ("resolution".into(), arch.resolution.to_string()),
+            ("params".into(), arch.params().to_string()),
+            (
+                "params_M".into(),
+                format!("{:.2}", arch.params() as f64 / 1e6),
+            ),
+            ("madds".into(), arch.madds().to_string()),
+            (
+                "madds_M".into(),
+                format!("{:.1}", arch.madds() as f64 / 1e6),
+            ),
+        ];
         for (k, val) in &v.paper {
             let text = match val {
                 toml::Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            row.push(&format!("paper_{k}"), text);
+            row.push((format!("paper_{k}"), text));
         }
         summary.push(row);
     }
-    out += &summary::markdown(&summary);
+    // Every column any variant has, in order of first appearance.
+    let mut header: Vec<String> = Vec::new();
+    for (k, _) in summary.iter().flatten() {
+        if !header.contains(k) {
+            header.push(k.clone());
+        }
+    }
+    let cells: Vec<Vec<String>> = summary
+        .iter()
+        .map(|row| {
+            header
+                .iter()
+                .map(|h| {
+                    row.iter()
+                        .find(|(k, _)| k == h)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .collect();
+    out += &markdown_table(&header, &cells, Align::Right);
     Ok(out)
 }
