@@ -178,10 +178,7 @@ pub fn seed_groups(rows: &[SummaryRow], groups: &[SeedGroup]) -> Vec<SummaryRow>
                     .iter()
                     .filter_map(|r| r.get(metric)?.parse::<f64>().ok())
                     .collect();
-                let (mean, std) = match mean_std(&values) {
-                    Some((m, s)) => (Some(m), s),
-                    None => (None, None),
-                };
+                let (mean, std) = mean_std(&values).map_or((None, None), |(m, s)| (Some(m), s));
                 out.push_opt(&format!("{metric}_mean"), mean);
                 out.push_opt(&format!("{metric}_std"), std);
             }
