@@ -19,6 +19,8 @@ pub use rcnn::RcnnSpec;
 pub use crate::models::classifier::Arch;
 use crate::models::classifier::ClassifierConfig;
 pub use crate::models::mlp::Activation;
+// The randomization tests are data operations; their settings are data's own types.
+pub use crate::data::corrupt::{CorruptionSpec, ImageCorruption};
 use crate::models::mlp::MlpConfig;
 pub use ssl::SslSpec;
 
@@ -326,57 +328,6 @@ impl Default for EvalSpec {
             probe_images: 1000,
             probe_unit: 0,
             stop_at_train_accuracy: 0.0,
-        }
-    }
-}
-
-/// What is done to the images and labels before training (Zhang et al. 2017, Section 2): fixed
-/// once per run from the seed. Test labels always stay true.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CorruptionSpec {
-    /// Probability that a training label is replaced by a uniformly random class (which may, by
-    /// chance, be the true one): 0 = true labels, 1 = random labels.
-    pub labels: f64,
-    pub images: ImageCorruption,
-}
-
-impl CorruptionSpec {
-    pub fn is_default(&self) -> bool {
-        self.labels == 0.0 && self.images == ImageCorruption::None
-    }
-}
-
-impl Default for CorruptionSpec {
-    fn default() -> Self {
-        Self {
-            labels: 0.0,
-            images: ImageCorruption::None,
-        }
-    }
-}
-
-/// The paper's input randomizations, applied to the train and the test images alike.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ImageCorruption {
-    /// The true images.
-    None,
-    /// One random permutation of the pixel positions, the same for every image.
-    ShuffledPixels,
-    /// A different random permutation for each image.
-    RandomPixels,
-    /// Every pixel drawn from a Gaussian with the training images' mean and variance.
-    Gaussian,
-}
-
-impl ImageCorruption {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ImageCorruption::None => "none",
-            ImageCorruption::ShuffledPixels => "shuffled_pixels",
-            ImageCorruption::RandomPixels => "random_pixels",
-            ImageCorruption::Gaussian => "gaussian",
         }
     }
 }

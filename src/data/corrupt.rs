@@ -6,8 +6,9 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 
+use serde::{Deserialize, Serialize};
+
 use super::Split;
-use crate::config::{CorruptionSpec, ImageCorruption};
 use crate::util::rng::mix;
 use crate::util::rng::standard_normal;
 
@@ -16,6 +17,57 @@ use crate::util::rng::standard_normal;
 const LABEL_STREAM: u64 = 0x4c41_4245_4c53; // "LABELS"
 const PIXEL_STREAM: u64 = 0x5049_5845_4c53; // "PIXELS"
 const TEST_STREAM: u64 = 0x5445_5354; // "TEST"
+
+/// What is done to the images and labels before training (Zhang et al. 2017, Section 2): fixed
+/// once per run from the seed. Test labels always stay true.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorruptionSpec {
+    /// Probability that a training label is replaced by a uniformly random class (which may, by
+    /// chance, be the true one): 0 = true labels, 1 = random labels.
+    pub labels: f64,
+    pub images: ImageCorruption,
+}
+
+impl CorruptionSpec {
+    pub fn is_default(&self) -> bool {
+        self.labels == 0.0 && self.images == ImageCorruption::None
+    }
+}
+
+impl Default for CorruptionSpec {
+    fn default() -> Self {
+        Self {
+            labels: 0.0,
+            images: ImageCorruption::None,
+        }
+    }
+}
+
+/// The paper's input randomizations, applied to the train and the test images alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageCorruption {
+    /// The true images.
+    None,
+    /// One random permutation of the pixel positions, the same for every image.
+    ShuffledPixels,
+    /// A different random permutation for each image.
+    RandomPixels,
+    /// Every pixel drawn from a Gaussian with the training images' mean and variance.
+    Gaussian,
+}
+
+impl ImageCorruption {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageCorruption::None => "none",
+            ImageCorruption::ShuffledPixels => "shuffled_pixels",
+            ImageCorruption::RandomPixels => "random_pixels",
+            ImageCorruption::Gaussian => "gaussian",
+        }
+    }
+}
 
 /// What a corruption actually did, for the summary.
 #[derive(Clone, Debug, PartialEq)]
