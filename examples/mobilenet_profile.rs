@@ -103,7 +103,7 @@ fn main() -> anyhow::Result<()> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build_global()?;
-    let loaded = runner::config::load_file(path.as_ref(), &[])?;
+    let loaded = runner::kinds::load_file(path.as_ref(), &[])?;
     let variant = match flag("--variant") {
         Some(name) => loaded
             .variants

@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use crate::cli::{Cli, Command, DataCommand, ExecArgs, ReportFormat, SweepArgs};
-use crate::config::{self, Kind};
 use crate::data::{self, DataOptions};
 use crate::kinds;
 use crate::run::progress::{self, Mode};
@@ -22,14 +21,14 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             exec,
         } => {
             let opts = run_options(&exec, results)?;
-            let loaded = config::load_file(&spec, &sets.sets)?;
+            let loaded = kinds::load_file(&spec, &sets.sets)?;
             for w in &loaded.warnings {
                 progress::note(opts.mode, &format!("warning: {w}"));
             }
             finish(session::start(&loaded, &opts)?)
         }
         Command::Check { spec, sets } => {
-            let loaded = config::load_file(&spec, &sets.sets)?;
+            let loaded = kinds::load_file(&spec, &sets.sets)?;
             for w in &loaded.warnings {
                 eprintln!("warning: {w}");
             }
@@ -37,7 +36,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             eprintln!(
                 "ok: {} ({}), {} variant(s): {}",
                 loaded.name(),
-                loaded.first().kind.as_str(),
+                loaded.first().kind,
                 loaded.variants.len(),
                 loaded
                     .variants
@@ -53,11 +52,24 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             sets,
             variant,
         } => {
-            let loaded = config::load_file(&spec, &sets.sets)?;
+            let loaded = kinds::load_file(&spec, &sets.sets)?;
             for w in &loaded.warnings {
                 eprintln!("warning: {w}");
             }
-            print!("{}", kinds::inspect(&loaded, &variant)?);
+            let kind = kinds::find(&loaded.first().kind)?;
+            let Some(inspect) = kind.inspect else {
+                let with: Vec<&str> = kinds::registry::KINDS
+                    .iter()
+                    .filter(|k| k.inspect.is_some())
+                    .map(|k| k.schema.name)
+                    .collect();
+                bail_user!(
+                    "runner inspect does not know kind `{}`; it supports: {}",
+                    kind.schema.name,
+                    with.join(", ")
+                );
+            };
+            print!("{}", inspect(&loaded, &variant)?);
             Ok(())
         }
         Command::List { dir } => list(&dir),
@@ -138,7 +150,7 @@ fn run_options(exec: &ExecArgs, results: PathBuf) -> anyhow::Result<RunOptions> 
 }
 
 fn finish(report: RunReport) -> anyhow::Result<()> {
-    println!("{}", summary::table(&report.rows));
+    println!("{}", summary::table(&report.rows, report.columns));
     if !report.seed_rows.is_empty() {
         println!("Over seeds:\n\n{}", summary::seed_table(&report.seed_rows));
     }
@@ -148,8 +160,8 @@ fn finish(report: RunReport) -> anyhow::Result<()> {
 
 fn list(dir: &Path) -> anyhow::Result<()> {
     println!("Experiment kinds:");
-    for kind in Kind::ALL {
-        println!("  {:<14} {}", kind.as_str(), kind.paper());
+    for kind in kinds::registry::KINDS {
+        println!("  {:<14} {}", kind.schema.name, kind.paper);
     }
     let mut specs = Vec::new();
     collect_specs(dir, &mut specs);

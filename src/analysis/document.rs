@@ -35,7 +35,7 @@ pub fn build(
 ) -> anyhow::Result<Document> {
     let mut collection = aggregate::collect(dirs)?;
     for path in claims_from {
-        let spec = crate::config::load_file(path, &[])?;
+        let spec = crate::kinds::load_file(path, &[])?;
         let mut used = false;
         for g in collection
             .groups

@@ -159,7 +159,7 @@ pub(super) fn take(base: &mut toml::Table, map: &SourceMap) -> anyhow::Result<Ve
             );
         }
         let expect: Expect = serde_path_to_error::deserialize(item).map_err(|e| {
-            let (path, message) = describe_serde_error(&e);
+            let (path, message) = describe_serde_error(&e, &[]);
             let full = if path.is_empty() {
                 prefix.clone()
             } else {

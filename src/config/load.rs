@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::expect::{self, Expect};
 use super::locate::{SourceMap, join};
 use super::overrides::{self, Override};
+use super::schema::{KindSchema, KindSection};
 use super::{ExperimentSpec, validate};
 use crate::{bail_user, user_error};
 
@@ -43,13 +44,11 @@ impl LoadedSpec {
         let first = self.first();
         let mut top = toml::Table::new();
         top.insert("name".into(), first.name.clone().into());
-        top.insert("kind".into(), first.kind.as_str().into());
+        top.insert("kind".into(), first.kind.clone().into());
         top.insert("description".into(), first.description.clone().into());
         let mut variants = Vec::new();
         for v in &self.variants {
-            let toml::Value::Table(mut t) = toml::Value::try_from(&v.spec)? else {
-                unreachable!("a struct serializes to a table")
-            };
+            let mut t = v.spec.to_table()?;
             for shared in ["name", "kind", "description"] {
                 t.remove(shared);
             }
@@ -70,15 +69,25 @@ impl LoadedSpec {
     }
 }
 
-pub fn load_file(path: &Path, sets: &[Override]) -> anyhow::Result<LoadedSpec> {
+/// Reads the spec at `path` for the registered `kinds`, with `--set` edits applied.
+pub fn load_file(
+    path: &Path,
+    sets: &[Override],
+    kinds: &[&KindSchema],
+) -> anyhow::Result<LoadedSpec> {
     let src = std::fs::read_to_string(path)
         .map_err(|e| user_error!("cannot read spec {}: {e}", path.display()))?;
-    let mut spec = load_str(&src, &path.display().to_string(), sets)?;
+    let mut spec = load_str(&src, &path.display().to_string(), sets, kinds)?;
     spec.source = Some(path.to_path_buf());
     Ok(spec)
 }
 
-pub fn load_str(src: &str, origin: &str, sets: &[Override]) -> anyhow::Result<LoadedSpec> {
+pub fn load_str(
+    src: &str,
+    origin: &str,
+    sets: &[Override],
+    kinds: &[&KindSchema],
+) -> anyhow::Result<LoadedSpec> {
     let map = SourceMap::parse(src, origin)?;
     let mut base: toml::Table = toml::from_str(src).map_err(|e| user_error!("{origin}: {e}"))?;
     let mut variants = take_variants(&mut base, &map)?;
@@ -138,13 +147,9 @@ pub fn load_str(src: &str, origin: &str, sets: &[Override]) -> anyhow::Result<Lo
             sets: raw.sets.iter().chain(&base_sets).cloned().collect(),
             all_sets: sets,
         };
-        let mut spec: ExperimentSpec = serde_path_to_error::deserialize(toml::Value::Table(merged))
-            .map_err(|e| {
-                let (path, message) = describe_serde_error(&e);
-                blame.error(&path, &message)
-            })?;
-        spec.fill_kind_defaults();
-        if let Some(problem) = validate::check(&spec).into_iter().next() {
+        let spec = resolve(merged, kinds, &blame)?;
+        let kind = schema_of(&spec, kinds);
+        if let Some(problem) = validate::check(&spec, kind, kinds).into_iter().next() {
             return Err(blame.error(&problem.path, &problem.message));
         }
         resolved.push(Variant {
@@ -172,6 +177,78 @@ pub fn load_str(src: &str, origin: &str, sets: &[Override]) -> anyhow::Result<Lo
         warnings,
         expects,
     })
+}
+
+/// One variant's merged table -> its spec: the kinds' sections are taken out first (config has
+/// no field for them), the rest is read as [`ExperimentSpec`], then the spec's kind's own
+/// section is resolved with its defaults.
+fn resolve(
+    mut merged: toml::Table,
+    kinds: &[&KindSchema],
+    blame: &Blame,
+) -> anyhow::Result<ExperimentSpec> {
+    let section_names: Vec<&str> = kinds
+        .iter()
+        .filter_map(|k| Some(k.section.as_ref()?.name))
+        .collect();
+    let mut sections: Vec<(&KindSchema, toml::Value)> = Vec::new();
+    for k in kinds {
+        if let Some(def) = &k.section
+            && let Some(value) = merged.remove(def.name)
+        {
+            sections.push((k, value));
+        }
+    }
+    let mut spec: ExperimentSpec = serde_path_to_error::deserialize(toml::Value::Table(merged))
+        .map_err(|e| {
+            let (path, message) = describe_serde_error(&e, &section_names);
+            blame.error(&path, &message)
+        })?;
+    let Some(kind) = kinds.iter().find(|k| k.name == spec.kind) else {
+        let names: Vec<&str> = kinds.iter().map(|k| k.name).collect();
+        return Err(blame.error(
+            "kind",
+            &format!(
+                "unknown value `{}`{}; expected one of: {}",
+                spec.kind,
+                did_you_mean(&spec.kind, names.iter().copied()),
+                names.join(", ")
+            ),
+        ));
+    };
+    let mut own = None;
+    for (owner, value) in sections {
+        let name = owner.section.as_ref().map_or("", |d| d.name);
+        if owner.name != kind.name {
+            return Err(blame.error(
+                name,
+                &format!(
+                    "the [{name}] section is for kind `{}`, not `{}`",
+                    owner.name, kind.name
+                ),
+            ));
+        }
+        own = Some(value);
+    }
+    if let Some(def) = &kind.section {
+        let value = (def.resolve)(own).map_err(|e| {
+            let (path, message) = describe_serde_error(&e, &[]);
+            blame.error(&join(def.name, &path), &message)
+        })?;
+        spec.section = Some(KindSection {
+            name: def.name.to_string(),
+            value,
+        });
+    }
+    Ok(spec)
+}
+
+/// The schema of a resolved spec's kind (the loader checked that it is registered).
+fn schema_of<'a>(spec: &ExperimentSpec, kinds: &[&'a KindSchema]) -> &'a KindSchema {
+    kinds
+        .iter()
+        .find(|k| k.name == spec.kind)
+        .expect("resolve() checked the kind")
 }
 
 struct RawVariant {
@@ -291,9 +368,11 @@ impl Blame<'_> {
     }
 }
 
-/// The dotted key path of a deserialization error and a message with a did-you-mean.
+/// The dotted key path of a deserialization error and a message with a did-you-mean;
+/// `top_level_extra` are keys the top level also knows (the kinds' sections).
 pub(super) fn describe_serde_error(
     err: &serde_path_to_error::Error<toml::de::Error>,
+    top_level_extra: &[&str],
 ) -> (String, String) {
     let mut path = err
         .path()
@@ -312,7 +391,10 @@ pub(super) fn describe_serde_error(
         if !path.ends_with(&key) {
             path = join(&path, &key);
         }
-        let expected = &quoted[1.min(quoted.len())..];
+        let mut expected = quoted[1.min(quoted.len())..].to_vec();
+        if !path.contains('.') {
+            expected.extend(top_level_extra.iter().map(|s| s.to_string()));
+        }
         let hint = did_you_mean(&key, expected.iter().map(String::as_str));
         let _ = rest;
         return (

@@ -4,17 +4,15 @@
 mod expect;
 mod load;
 mod locate;
-pub mod mobilenet;
 mod overrides;
-pub mod rcnn;
-pub mod ssl;
-mod validate;
+pub mod schema;
+pub mod validate;
 
 pub use expect::{Bound, Expect, Reference};
 pub use load::{LoadedSpec, Variant, did_you_mean, load_file, load_str};
-pub use mobilenet::MobilenetSpec;
 pub use overrides::Override;
-pub use rcnn::RcnnSpec;
+pub use schema::{KindSchema, KindSection, SectionDef, Uses};
+pub use validate::Problem;
 // The model families a spec names are the models' own types.
 pub use crate::models::classifier::Arch;
 use crate::models::classifier::ClassifierConfig;
@@ -22,61 +20,17 @@ pub use crate::models::mlp::Activation;
 // The randomization tests are data operations; their settings are data's own types.
 pub use crate::data::corrupt::{CorruptionSpec, ImageCorruption};
 use crate::models::mlp::MlpConfig;
-pub use ssl::SslSpec;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-
-/// The experiment kinds runner knows; each has one module under `experiments/`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    BnAblation,
-    MobilenetV2,
-    RandomLabels,
-    Expressivity,
-    SslReweight,
-    Rcnn,
-}
-
-impl Kind {
-    pub const ALL: &'static [Kind] = &[
-        Kind::BnAblation,
-        Kind::MobilenetV2,
-        Kind::RandomLabels,
-        Kind::Expressivity,
-        Kind::SslReweight,
-        Kind::Rcnn,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::BnAblation => "bn_ablation",
-            Kind::MobilenetV2 => "mobilenet_v2",
-            Kind::RandomLabels => "random_labels",
-            Kind::Expressivity => "expressivity",
-            Kind::SslReweight => "ssl_reweight",
-            Kind::Rcnn => "rcnn",
-        }
-    }
-
-    pub fn paper(self) -> &'static str {
-        match self {
-            Kind::BnAblation => "Ioffe & Szegedy 2015, Batch Normalization",
-            Kind::MobilenetV2 => "Sandler et al. 2018, MobileNetV2",
-            Kind::RandomLabels => "Zhang et al. 2017, Rethinking generalization (Fig. 1, Table 1)",
-            Kind::Expressivity => "Zhang et al. 2017, Rethinking generalization (Theorem 1)",
-            Kind::SslReweight => "Ren, Yeh & Schwing 2020, Not All Unlabeled Data are Equal",
-            Kind::Rcnn => "Girshick et al. 2014, R-CNN",
-        }
-    }
-}
 
 /// One fully resolved experiment: the base spec with one variant's overrides applied.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentSpec {
     pub name: String,
-    pub kind: Kind,
+    /// A registered kind (`runner list`); kinds/registry.rs is the list.
+    pub kind: String,
     #[serde(default)]
     pub description: String,
     #[serde(default)]
@@ -96,43 +50,31 @@ pub struct ExperimentSpec {
     /// left out of resolved specs while it is the default (other kinds never use it).
     #[serde(default, skip_serializing_if = "CorruptionSpec::is_default")]
     pub corruption: CorruptionSpec,
-    /// MobileNetV2 settings (kind `mobilenet_v2` only; filled with defaults for that kind).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mobilenet: Option<MobilenetSpec>,
-    /// Semi-supervised settings (kind `ssl_reweight` only; filled with defaults for that kind).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ssl: Option<SslSpec>,
-    /// R-CNN settings (kind `rcnn` only; filled with defaults for that kind).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rcnn: Option<RcnnSpec>,
+    /// The kind's own section (`[mobilenet]`, `[ssl]`, ...) with its defaults filled in; set by
+    /// the loader from the kind's schema.
+    #[serde(skip)]
+    pub section: Option<KindSection>,
 }
 
 impl ExperimentSpec {
-    /// Fills in the kind's own section with its defaults when the spec leaves it out, so the
-    /// resolved spec spells every setting out.
-    pub fn fill_kind_defaults(&mut self) {
-        if self.kind == Kind::MobilenetV2 {
-            self.mobilenet.get_or_insert_with(MobilenetSpec::default);
-        }
-        if self.kind == Kind::SslReweight {
-            self.ssl.get_or_insert_with(SslSpec::default);
-        }
-        if self.kind == Kind::Rcnn {
-            self.rcnn.get_or_insert_with(RcnnSpec::default);
-        }
+    /// The kind's section read as its settings type `T`.
+    pub fn section<T: DeserializeOwned>(&self) -> anyhow::Result<T> {
+        let section = self
+            .section
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("a {} spec without its section", self.kind))?;
+        Ok(section.value.clone().try_into()?)
     }
 
-    /// Datasets the kind reads besides `data` (loaded with it before any training).
-    pub fn extra_datasets(&self) -> Vec<DataSpec> {
-        match &self.ssl {
-            Some(s) if !s.ood_dataset.is_empty() && s.ood_dataset != ssl::NOISE_OOD => {
-                vec![DataSpec {
-                    dataset: s.ood_dataset.clone(),
-                    ..DataSpec::default()
-                }]
-            }
-            _ => Vec::new(),
+    /// The resolved spec as one TOML table, the kind's section included.
+    pub fn to_table(&self) -> anyhow::Result<toml::Table> {
+        let toml::Value::Table(mut table) = toml::Value::try_from(self)? else {
+            unreachable!("a struct serializes to a table")
+        };
+        if let Some(s) = &self.section {
+            table.insert(s.name.clone(), s.value.clone());
         }
+        Ok(table)
     }
 }
 

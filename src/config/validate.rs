@@ -1,21 +1,60 @@
 //! Value checks that types alone cannot express, run before any training.
 
-use super::{Arch, ExperimentSpec, ImageCorruption, Kind, Optimizer, Schedule};
+use super::schema::{KindSchema, Uses};
+use super::{Arch, ExperimentSpec, ImageCorruption, Optimizer, Schedule};
 
+/// A value that fails a check, at its dotted key path.
 pub struct Problem {
     pub path: String,
     pub message: String,
 }
 
-pub fn check(spec: &ExperimentSpec) -> Vec<Problem> {
-    let mut out = Vec::new();
-    let mut require = |ok: bool, path: &str, message: String| {
+/// `require(ok, path, message)`: records a problem at `path` whenever `ok` is false.
+pub fn requirer(out: &mut Vec<Problem>) -> impl FnMut(bool, &str, String) + '_ {
+    move |ok: bool, path: &str, message: String| {
         if !ok {
             out.push(Problem {
                 path: path.to_string(),
                 message,
             });
         }
+    }
+}
+
+/// The generic checks, then the kind's own; `kinds` (every registered kind) names, in the
+/// messages, the kinds that do read a setting this kind does not.
+pub fn check(spec: &ExperimentSpec, kind: &KindSchema, kinds: &[&KindSchema]) -> Vec<Problem> {
+    let mut out = Vec::new();
+    generic(spec, kind, kinds, &mut out);
+    (kind.check)(spec, &mut out);
+    out
+}
+
+fn generic(
+    spec: &ExperimentSpec,
+    kind: &KindSchema,
+    kinds: &[&KindSchema],
+    out: &mut Vec<Problem>,
+) {
+    let mut require = requirer(out);
+    let users = |uses: fn(&Uses) -> bool| -> (String, bool) {
+        let names: Vec<&str> = kinds
+            .iter()
+            .filter(|k| uses(&k.uses))
+            .map(|k| k.name)
+            .collect();
+        let plural = names.len() > 1;
+        let text = match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            Some((last, _)) => last.to_string(),
+            None => "no kind".into(),
+        };
+        (text, plural)
+    };
+    // "only X augments" / "only X and Y whiten"
+    let only = |uses: fn(&Uses) -> bool, singular: &str, plural: &str| {
+        let (names, many) = users(uses);
+        format!("only {names} {}", if many { plural } else { singular })
     };
     let (m, t, e) = (&spec.model, &spec.train, &spec.eval);
 
@@ -135,33 +174,22 @@ pub fn check(spec: &ExperimentSpec) -> Vec<Problem> {
         "eval.target_accuracy",
         format!("is a fraction in [0, 1], got {}", e.target_accuracy),
     );
-    require(
-        e.probe_images > 0,
-        "eval.probe_images",
-        "must be at least 1".into(),
-    );
-    let last = m.hidden.last().copied().unwrap_or(0);
-    require(
-        e.probe_unit < last.max(1),
-        "eval.probe_unit",
-        format!("the last hidden layer has {last} units; probe_unit must be below that"),
-    );
-
     // Zhang et al. 2017: architectures, corruption, augmentation, stopping at a fit.
     let c = &spec.corruption;
-    let fitting = spec.kind == Kind::RandomLabels;
+    let uses = kind.uses;
     require(
         m.width.is_finite() && m.width > 0.0,
         "model.width",
         format!("must be positive, got {}", m.width),
     );
     require(
-        m.arch == Arch::Mlp || fitting,
+        m.arch == Arch::Mlp || uses.conv_archs,
         "model.arch",
         format!(
-            "`{}` is a random_labels architecture; {} uses arch = \"mlp\"",
+            "`{}` is a {} architecture; {} uses arch = \"mlp\"",
             m.arch.as_str(),
-            spec.kind.as_str()
+            users(|u| u.conv_archs).0,
+            spec.kind
         ),
     );
     require(
@@ -180,12 +208,12 @@ pub fn check(spec: &ExperimentSpec) -> Vec<Problem> {
         format!("is a probability in [0, 1], got {}", c.labels),
     );
     require(
-        matches!(spec.kind, Kind::RandomLabels | Kind::Expressivity)
-            || (c.labels == 0.0 && c.images == ImageCorruption::None),
+        uses.corruption || (c.labels == 0.0 && c.images == ImageCorruption::None),
         "corruption",
         format!(
-            "only random_labels and expressivity corrupt data; remove [corruption] from this {} spec",
-            spec.kind.as_str()
+            "{} data; remove [corruption] from this {} spec",
+            only(|u| u.corruption, "corrupts", "corrupt"),
+            spec.kind
         ),
     );
     require(
@@ -197,19 +225,21 @@ pub fn check(spec: &ExperimentSpec) -> Vec<Problem> {
         ),
     );
     require(
-        spec.data.random_crop == 0 || fitting,
+        spec.data.random_crop == 0 || uses.random_crop,
         "data.random_crop",
         format!(
-            "only random_labels augments images; {} does not",
-            spec.kind.as_str()
+            "{} images; {} does not",
+            only(|u| u.random_crop, "augments", "augment"),
+            spec.kind
         ),
     );
     require(
-        !spec.data.whiten || matches!(spec.kind, Kind::RandomLabels | Kind::Expressivity),
+        !spec.data.whiten || uses.whiten,
         "data.whiten",
         format!(
-            "only random_labels and expressivity whiten images; {} does not",
-            spec.kind.as_str()
+            "{} images; {} does not",
+            only(|u| u.whiten, "whitens", "whiten"),
+            spec.kind
         ),
     );
     require(
@@ -218,44 +248,12 @@ pub fn check(spec: &ExperimentSpec) -> Vec<Problem> {
         format!("is a fraction in [0, 1], got {}", e.stop_at_train_accuracy),
     );
     require(
-        e.stop_at_train_accuracy == 0.0 || fitting,
+        e.stop_at_train_accuracy == 0.0 || uses.stop_at_fit,
         "eval.stop_at_train_accuracy",
         format!(
-            "only random_labels measures training-set accuracy; {} does not",
-            spec.kind.as_str()
+            "{} training-set accuracy; {} does not",
+            only(|u| u.stop_at_fit, "measures", "measure"),
+            spec.kind
         ),
     );
-    super::mobilenet::check(spec, &mut out);
-    super::ssl::check(spec, &mut out);
-    super::rcnn::check(spec, &mut out);
-    out
-}
-
-/// The checker of a kind's own section (`[mobilenet]`, `[ssl]`, ...): records first whether the
-/// section belongs to the spec's kind, then returns `require(ok, path, message)`, which records
-/// a problem whenever `ok` is false.
-pub(super) fn section_checker<'a>(
-    spec: &ExperimentSpec,
-    out: &'a mut Vec<Problem>,
-    section: &str,
-    kind: Kind,
-) -> impl FnMut(bool, &str, String) + 'a {
-    if spec.kind != kind {
-        out.push(Problem {
-            path: section.to_string(),
-            message: format!(
-                "the [{section}] section is for kind `{}`, not `{}`",
-                kind.as_str(),
-                spec.kind.as_str()
-            ),
-        });
-    }
-    move |ok: bool, path: &str, message: String| {
-        if !ok {
-            out.push(Problem {
-                path: path.to_string(),
-                message,
-            });
-        }
-    }
 }

@@ -8,7 +8,8 @@ use rand_pcg::Pcg64;
 
 use serde::{Deserialize, Serialize};
 
-use super::Split;
+use super::preprocess::whiten;
+use super::{Dataset, Split};
 use crate::util::rng::mix;
 use crate::util::rng::standard_normal;
 
@@ -67,6 +68,23 @@ impl ImageCorruption {
             ImageCorruption::Gaussian => "gaussian",
         }
     }
+}
+
+/// A dataset as the randomization tests see it: corrupted as `spec` says (fixed by the seed),
+/// then whitened per image if `whiten_images`, with what the corruption changed.
+pub fn prepare(
+    data: &Dataset,
+    spec: &CorruptionSpec,
+    whiten_images: bool,
+    seed: u64,
+) -> (Split, Split, CorruptionReport) {
+    let (mut train, mut test, report) =
+        apply(&data.train, &data.test, spec, data.num_classes, seed);
+    if whiten_images {
+        whiten(&mut train);
+        whiten(&mut test);
+    }
+    (train, test, report)
 }
 
 /// What a corruption actually did, for the summary.

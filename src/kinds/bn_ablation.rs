@@ -4,8 +4,9 @@
 
 use burn::prelude::*;
 
-use super::{Context, KindResult};
-use crate::config::ExperimentSpec;
+use super::{Context, KindDef, KindResult, no_extra_datasets};
+use crate::config::validate::{Problem, requirer};
+use crate::config::{ExperimentSpec, KindSchema, Uses};
 use crate::data::Split;
 use crate::models::mlp::Mlp;
 use crate::train::batches::BatchOrder;
@@ -15,6 +16,43 @@ use crate::util::stats::percentile;
 
 const EVAL_CHUNK: usize = 1000;
 const PERCENTILES: [f64; 3] = [15.0, 50.0, 85.0];
+
+pub static KIND: KindDef = KindDef {
+    schema: KindSchema {
+        name: "bn_ablation",
+        section: None,
+        uses: Uses {
+            conv_archs: false,
+            corruption: false,
+            random_crop: false,
+            whiten: false,
+            stop_at_fit: false,
+        },
+        check,
+    },
+    paper: "Ioffe & Szegedy 2015, Batch Normalization",
+    run,
+    columns: &[],
+    inspect: None,
+    extra_datasets: no_extra_datasets,
+};
+
+/// The probe (Figure 1b,c) must name a unit of the last hidden layer.
+fn check(spec: &ExperimentSpec, out: &mut Vec<Problem>) {
+    let mut require = requirer(out);
+    let e = &spec.eval;
+    require(
+        e.probe_images > 0,
+        "eval.probe_images",
+        "must be at least 1".into(),
+    );
+    let last = spec.model.hidden.last().copied().unwrap_or(0);
+    require(
+        e.probe_unit < last.max(1),
+        "eval.probe_unit",
+        format!("the last hidden layer has {last} units; probe_unit must be below that"),
+    );
+}
 
 pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResult> {
     let data = ctx.dataset(&spec.data)?;

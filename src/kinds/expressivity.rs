@@ -4,17 +4,44 @@
 
 use std::time::Instant;
 
-use super::{Context, KindResult};
-use crate::config::ExperimentSpec;
+use super::{Context, KindDef, KindResult, no_checks, no_extra_datasets};
+use crate::config::{ExperimentSpec, KindSchema, Uses};
+use crate::data::corrupt;
 use crate::models::finite_sample::TwoLayerRelu;
 use crate::train::{Outcome, Status};
 use crate::util::rng::mix;
+use crate::util::table::{Column, Show};
 
 const DIRECTION_STREAM: u64 = 0x4449_5245_4354; // "DIRECT"
 
+pub static KIND: KindDef = KindDef {
+    schema: KindSchema {
+        name: "expressivity",
+        section: None,
+        uses: Uses {
+            conv_archs: false,
+            corruption: true,
+            random_crop: false,
+            whiten: true,
+            stop_at_fit: false,
+        },
+        check: no_checks,
+    },
+    paper: "Zhang et al. 2017, Rethinking generalization (Theorem 1)",
+    run,
+    columns: &[
+        Column::new("labels_changed", Show::Percent),
+        Column::new("n", Show::Raw),
+        Column::new("weights", Show::Raw),
+        Column::new("max_residual", Show::Sci(1)),
+    ],
+    inspect: None,
+    extra_datasets: no_extra_datasets,
+};
+
 pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResult> {
     let data = ctx.dataset(&spec.data)?;
-    let (train, _, report) = super::random_labels::prepare(spec, &data);
+    let (train, _, report) = corrupt::prepare(&data, &spec.corruption, spec.data.whiten, spec.seed);
     let (n, d) = (train.n, train.image_len());
     let x: Vec<f64> = train.images.iter().map(|&v| v as f64).collect();
     let y: Vec<f64> = train.labels.iter().map(|&l| l as f64).collect();

@@ -1,154 +1,49 @@
-//! One module per experiment kind; [`dispatch`] is the one place that maps a kind to its code.
+//! One module per experiment kind, each exporting one [`KindDef`]; [`registry`] is the only
+//! list of them, and the only place that maps a spec's `kind` to its code.
 
 pub mod bn_ablation;
+pub mod context;
 pub mod expressivity;
 pub mod mobilenet_v2;
 pub mod random_labels;
 pub mod rcnn;
+pub mod registry;
 pub mod ssl_reweight;
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+pub use context::{Context, Datasets};
+pub use registry::{find, load_file, load_str};
 
-use burn::prelude::*;
+use crate::config::{DataSpec, ExperimentSpec, KindSchema, LoadedSpec};
+use crate::train::Outcome;
+use crate::util::table::Column;
 
-use crate::config::{DataSpec, ExperimentSpec, Kind};
-use crate::data::{self, DataOptions, Dataset};
-use crate::models::count::trainable_params;
-use crate::train::{self, LoopConfig, Observer, Outcome, Task};
-
-/// What a kind's `run` gets: where to write, which device, the loaded data, and where to
-/// report progress.
-pub struct Context<'a> {
-    /// An autodiff device; `.inner()` gives the inference device.
-    pub device: Device,
-    /// The variant's output directory.
-    pub dir: PathBuf,
-    pub observer: &'a mut dyn Observer,
-    pub datasets: &'a Datasets,
+/// Everything runner knows about one kind of experiment.
+pub struct KindDef {
+    /// Its name, section, the generic settings it reads and its checks (for the loader).
+    pub schema: KindSchema,
+    /// The paper it reproduces, for `runner list`.
+    pub paper: &'static str,
+    /// Trains (or computes) one variant.
+    pub run: fn(&ExperimentSpec, &mut Context) -> anyhow::Result<KindResult>,
+    /// The kind's own summary columns shown in the end-of-run table, in order.
+    pub columns: &'static [Column],
+    /// `runner inspect`: layer tables of the spec's variants, for kinds that have them.
+    pub inspect: Option<fn(&LoadedSpec, &[String]) -> anyhow::Result<String>>,
+    /// Datasets the kind reads besides `data` (loaded with it before any training).
+    pub extra_datasets: fn(&ExperimentSpec) -> Vec<DataSpec>,
 }
 
-impl Context<'_> {
-    /// Runs the training loop on `task` with the spec's settings; returns the outcome and the
-    /// model's trainable parameter count.
-    pub fn train<T: Task>(
-        &mut self,
-        spec: &ExperimentSpec,
-        task: &mut T,
-    ) -> anyhow::Result<(Outcome, usize)> {
-        let dir = self.dir.clone();
-        self.train_in(&dir, spec, task)
-    }
-
-    /// [`Context::train`] with metrics and checkpoints in `dir` instead of the variant's
-    /// directory: for a kind whose variants share a training stage (R-CNN's cached CNNs).
-    pub fn train_in<T: Task>(
-        &mut self,
-        dir: &Path,
-        spec: &ExperimentSpec,
-        task: &mut T,
-    ) -> anyhow::Result<(Outcome, usize)> {
-        let params = trainable_params(&task.init(&self.device));
-        let cfg = LoopConfig {
-            train: &spec.train,
-            eval_every: spec.eval.every,
-            seed: spec.seed,
-            device: &self.device,
-            dir,
-        };
-        Ok((train::run(task, &cfg, self.observer)?, params))
-    }
-
-    pub fn dataset(&self, spec: &DataSpec) -> anyhow::Result<Arc<Dataset>> {
-        self.datasets.get(spec)
-    }
+/// For kinds that read only `data`.
+pub fn no_extra_datasets(_: &ExperimentSpec) -> Vec<DataSpec> {
+    Vec::new()
 }
+
+/// For kinds without checks of their own.
+pub fn no_checks(_: &ExperimentSpec, _: &mut Vec<crate::config::Problem>) {}
 
 /// What a kind's `run` returns: the loop's outcome plus the kind's own summary columns.
 pub struct KindResult {
     pub outcome: Outcome,
     pub params: usize,
     pub extra: Vec<(String, Option<f64>)>,
-}
-
-pub fn dispatch(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResult> {
-    match spec.kind {
-        Kind::BnAblation => bn_ablation::run(spec, ctx),
-        Kind::MobilenetV2 => mobilenet_v2::run(spec, ctx),
-        Kind::RandomLabels => random_labels::run(spec, ctx),
-        Kind::Expressivity => expressivity::run(spec, ctx),
-        Kind::SslReweight => ssl_reweight::run(spec, ctx),
-        Kind::Rcnn => rcnn::run(spec, ctx),
-    }
-}
-
-/// `runner inspect`: layer tables, parameters and multiply-adds of a spec's variants.
-pub fn inspect(loaded: &crate::config::LoadedSpec, variants: &[String]) -> anyhow::Result<String> {
-    match loaded.first().kind {
-        Kind::MobilenetV2 => mobilenet_v2::inspect(loaded, variants),
-        other => Err(crate::user_error!(
-            "runner inspect does not know kind `{}`; it supports: mobilenet_v2",
-            other.as_str()
-        )),
-    }
-}
-
-/// Datasets loaded once per run and shared by its variants, with the spec's size limits applied.
-pub struct Datasets {
-    options: DataOptions,
-    loaded: HashMap<String, Arc<Dataset>>,
-}
-
-impl Datasets {
-    pub fn new(options: DataOptions) -> Self {
-        Self {
-            options,
-            loaded: HashMap::new(),
-        }
-    }
-
-    /// Loads what `spec` names (once); call for every variant before training starts, so a
-    /// missing dataset stops the run before any work.
-    pub fn preload(&mut self, spec: &DataSpec) -> anyhow::Result<()> {
-        let key = key(spec);
-        if !self.loaded.contains_key(&key) {
-            let mut ds = data::load(&spec.dataset, &self.options)?;
-            limit(&mut ds.train, spec.train_limit);
-            limit(&mut ds.test, spec.test_limit);
-            self.loaded.insert(key, Arc::new(ds));
-        }
-        Ok(())
-    }
-
-    pub fn get(&self, spec: &DataSpec) -> anyhow::Result<Arc<Dataset>> {
-        self.loaded
-            .get(&key(spec))
-            .cloned()
-            .ok_or_else(|| anyhow::anyhow!("dataset {} was not preloaded", spec.dataset))
-    }
-
-    /// `(file, sha256)` of every file read, for the manifest.
-    pub fn files(&self) -> Vec<(String, String)> {
-        let mut files: Vec<(String, String)> = self
-            .loaded
-            .values()
-            .flat_map(|d| d.files.iter().cloned())
-            .collect();
-        files.sort();
-        files.dedup();
-        files
-    }
-}
-
-fn key(spec: &DataSpec) -> String {
-    format!("{}/{}/{}", spec.dataset, spec.train_limit, spec.test_limit)
-}
-
-fn limit(split: &mut data::Split, n: usize) {
-    if n > 0 && n < split.n {
-        split.images.truncate(n * split.image_len());
-        split.labels.truncate(n);
-        split.n = n;
-    }
 }

@@ -8,18 +8,18 @@ use burn::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 
-use super::{Context, KindResult};
-use crate::config::ExperimentSpec;
+use super::{Context, KindDef, KindResult, no_checks, no_extra_datasets};
+use crate::config::{ExperimentSpec, KindSchema, Uses};
+use crate::data::Split;
 use crate::data::augment::shift_into;
 use crate::data::corrupt::{self, CorruptionReport};
-use crate::data::preprocess::whiten;
-use crate::data::{Dataset, Split};
 use crate::models::classifier::Classifier;
 use crate::train::batches::BatchOrder;
 use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches, gather};
 use crate::train::metrics::EvalRow;
 use crate::train::{Evaluation, Task};
 use crate::util::rng::mix;
+use crate::util::table::{Column, Show};
 
 const EVAL_CHUNK: usize = 500;
 const CROP_STREAM: u64 = 0x4352_4f50; // "CROP"
@@ -27,26 +27,35 @@ const CROP_STREAM: u64 = 0x4352_4f50; // "CROP"
 /// augmentation, the corrupted labels the net is trained on).
 const EXTRA: [&str; 2] = ["train_set_loss", "train_set_accuracy"];
 
-/// The spec's data as the randomization tests see it: corrupted (fixed by the seed), then
-/// whitened where the spec asks, with what the corruption changed.
-pub fn prepare(spec: &ExperimentSpec, data: &Dataset) -> (Split, Split, CorruptionReport) {
-    let (mut train, mut test, report) = corrupt::apply(
-        &data.train,
-        &data.test,
-        &spec.corruption,
-        data.num_classes,
-        spec.seed,
-    );
-    if spec.data.whiten {
-        whiten(&mut train);
-        whiten(&mut test);
-    }
-    (train, test, report)
-}
+pub static KIND: KindDef = KindDef {
+    schema: KindSchema {
+        name: "random_labels",
+        section: None,
+        uses: Uses {
+            conv_archs: true,
+            corruption: true,
+            random_crop: true,
+            whiten: true,
+            stop_at_fit: true,
+        },
+        check: no_checks,
+    },
+    paper: "Zhang et al. 2017, Rethinking generalization (Fig. 1, Table 1)",
+    run,
+    columns: &[
+        Column::new("labels_changed", Show::Percent),
+        Column::new("final_train_set_accuracy", Show::Percent),
+        Column::new("fit99_epoch", Show::Fixed(1)),
+        Column::new("fit_epoch", Show::Fixed(1)),
+    ],
+    inspect: None,
+    extra_datasets: no_extra_datasets,
+};
 
 pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResult> {
     let data = ctx.dataset(&spec.data)?;
-    let (train, test, report) = prepare(spec, &data);
+    let (train, test, report) =
+        corrupt::prepare(&data, &spec.corruption, spec.data.whiten, spec.seed);
     let mut task = FitTask {
         spec: spec.clone(),
         order: BatchOrder::new(train.n, spec.train.batch_size, spec.seed),

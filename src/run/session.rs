@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 
-use crate::config::{self, LoadedSpec, Variant};
+use crate::config::{LoadedSpec, Variant};
 use crate::data::DataOptions;
 use crate::kinds::{self, Context, Datasets, KindResult};
 use crate::run::manifest::{self, Manifest};
@@ -12,6 +12,7 @@ use crate::run::progress::{self, Mode, VariantProgress};
 use crate::run::run_dir;
 use crate::run::summary::{self, SummaryRow};
 use crate::train::{Status, metrics};
+use crate::util::table::Column;
 use crate::{bail_user, user_error};
 
 pub struct RunOptions {
@@ -29,6 +30,8 @@ pub struct RunReport {
     /// Mean and std over variants that differ only in their seed (`summary_seeds.csv`);
     /// empty when no two variants do.
     pub seed_rows: Vec<SummaryRow>,
+    /// The kind's own summary columns, for the end-of-run table.
+    pub columns: &'static [Column],
 }
 
 pub fn start(loaded: &LoadedSpec, opts: &RunOptions) -> anyhow::Result<RunReport> {
@@ -51,7 +54,7 @@ pub fn resume(dir: &Path, opts: &RunOptions) -> anyhow::Result<RunReport> {
         bail_user!("{} is not a run directory (no spec.toml)", dir.display());
     }
     let mut manifest = Manifest::read(dir)?;
-    let loaded = config::load_file(&spec_path, &[])?;
+    let loaded = kinds::load_file(&spec_path, &[])?;
     let datasets = preload(&loaded, opts)?;
     let now: Vec<(String, String)> = datasets.files();
     if now != manifest.datasets {
@@ -86,7 +89,7 @@ fn preload(loaded: &LoadedSpec, opts: &RunOptions) -> anyhow::Result<Datasets> {
     let mut datasets = Datasets::new(opts.data.clone());
     for v in &loaded.variants {
         datasets.preload(&v.spec.data)?;
-        for extra in v.spec.extra_datasets() {
+        for extra in (kinds::find(&v.spec.kind)?.extra_datasets)(&v.spec) {
             datasets.preload(&extra)?;
         }
     }
@@ -125,7 +128,7 @@ fn execute(
             observer: &mut observer,
             datasets,
         };
-        let result = kinds::dispatch(&variant.spec, &mut ctx)?;
+        let result = (kinds::find(&variant.spec.kind)?.run)(&variant.spec, &mut ctx)?;
         let row = summary_row(variant, &result);
         observer.finish(row.get("status").unwrap_or(""));
         row.write(&done)?;
@@ -144,6 +147,7 @@ fn execute(
         dir: dir.to_path_buf(),
         rows,
         seed_rows,
+        columns: kinds::find(&loaded.first().kind)?.columns,
     })
 }
 
@@ -153,7 +157,9 @@ fn seed_groups(loaded: &LoadedSpec) -> Vec<summary::SeedGroup> {
     let key = |v: &Variant| {
         let mut spec = v.spec.clone();
         spec.seed = 0;
-        toml::to_string(&spec).unwrap_or_default()
+        spec.to_table()
+            .and_then(|t| Ok(toml::to_string(&t)?))
+            .unwrap_or_default()
     };
     let mut groups: Vec<(String, summary::SeedGroup)> = Vec::new();
     for (i, v) in loaded.variants.iter().enumerate() {

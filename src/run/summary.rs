@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::util::fs::write_atomic;
 use crate::util::stats::mean_std;
-use crate::util::table::{Align, markdown_table};
+use crate::util::table::{Align, Column, Show, markdown_table};
 
 /// One variant's results as ordered `(column, value)` pairs.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -69,9 +69,10 @@ pub fn write_csv(path: &Path, rows: &[SummaryRow]) -> anyhow::Result<()> {
     write_atomic(path, &w.into_inner()?)
 }
 
-/// A Markdown table of the columns people read first; accuracies as percentages.
-pub fn table(rows: &[SummaryRow]) -> String {
-    let wanted = [
+/// A Markdown table of the columns people read first, then the kind's own `columns`, then the
+/// paper's; accuracies as percentages.
+pub fn table(rows: &[SummaryRow], columns_of_kind: &[Column]) -> String {
+    const FIRST: [&str; 8] = [
         "variant",
         "status",
         "steps",
@@ -80,23 +81,12 @@ pub fn table(rows: &[SummaryRow]) -> String {
         "best_test_accuracy",
         "steps_to_target",
         "steps_per_sec",
-        // random_labels and expressivity (shown only where present)
-        "labels_changed",
-        "final_train_set_accuracy",
-        "fit99_epoch",
-        "fit_epoch",
-        "n",
-        "weights",
-        "max_residual",
-        // rcnn
-        "map",
-        "recall_05",
-        "proposals_per_image",
     ];
     let all = columns(rows);
-    let cols: Vec<&str> = wanted
+    let cols: Vec<&str> = FIRST
         .iter()
         .copied()
+        .chain(columns_of_kind.iter().map(|c| c.name))
         .filter(|c| all.iter().any(|a| a == c))
         .chain(
             all.iter()
@@ -104,11 +94,17 @@ pub fn table(rows: &[SummaryRow]) -> String {
                 .filter(|c| c.starts_with("paper_")),
         )
         .collect();
+    let show = |col: &str| {
+        columns_of_kind
+            .iter()
+            .find(|c| c.name == col)
+            .map(|c| c.show)
+    };
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
             cols.iter()
-                .map(|c| pretty(c, r.get(c).unwrap_or("")))
+                .map(|c| pretty(c, r.get(c).unwrap_or(""), show(c)))
                 .collect()
         })
         .collect();
@@ -116,17 +112,13 @@ pub fn table(rows: &[SummaryRow]) -> String {
     markdown_table(&header, &cells, Align::Left)
 }
 
-fn pretty(col: &str, v: &str) -> String {
+fn pretty(col: &str, v: &str, show: Option<Show>) -> String {
     match v.parse::<f64>() {
         Ok(x) if col.contains("accuracy") && x <= 1.0 => format!("{:.2}%", 100.0 * x),
         Ok(x) if col == "steps_per_sec" => format!("{x:.0}"),
-        Ok(x) if col == "labels_changed" => format!("{:.2}%", 100.0 * x),
-        Ok(x) if col.ends_with("_epoch") => format!("{x:.1}"),
-        Ok(x) if col == "max_residual" => format!("{x:.1e}"),
-        // VOC mAP in points, as the R-CNN paper prints it.
-        Ok(x) if col == "map" => format!("{:.1}", 100.0 * x),
-        Ok(x) if col == "proposals_per_image" => format!("{x:.0}"),
-        Ok(x) if col == "recall_05" => format!("{x:.3}"),
+        Ok(x) => show
+            .and_then(|s| s.format(x))
+            .unwrap_or_else(|| v.to_string()),
         _ => v.to_string(),
     }
 }

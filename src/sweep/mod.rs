@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::{self, LoadedSpec, Override};
+use crate::config::{LoadedSpec, Override};
 use crate::{bail_user, user_error};
 
 /// Version of the plan.json format.
@@ -127,7 +127,7 @@ impl Plan {
     pub fn build(req: &Request) -> anyhow::Result<(Plan, String, Vec<String>)> {
         let text = std::fs::read_to_string(req.spec)
             .map_err(|e| user_error!("cannot read spec {}: {e}", req.spec.display()))?;
-        let base = config::load_file(req.spec, req.sets)?;
+        let base = crate::kinds::load_file(req.spec, req.sets)?;
         let mut warnings = base.warnings.clone();
         let seeds: Vec<u64> = match req.seeds {
             None => Vec::new(),
@@ -289,7 +289,7 @@ fn load_with(spec: &Path, sets: &[String]) -> anyhow::Result<LoadedSpec> {
         .iter()
         .map(|s| s.parse::<Override>())
         .collect::<anyhow::Result<Vec<_>>>()?;
-    config::load_file(spec, &overrides)
+    crate::kinds::load_file(spec, &overrides)
 }
 
 /// Cartesian product of the axes, first axis outermost; one empty point without axes.

@@ -4,13 +4,47 @@
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 
+use rand_pcg::Pcg64;
+
 use crate::data::Split;
+use crate::data::augment::Augment;
 
 /// Images `idx` of `split` as `[batch, channels, height, width]`, and their labels.
 pub fn gather(split: &Split, idx: &[usize], device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
     let mut pixels = Vec::with_capacity(idx.len() * split.image_len());
     for &i in idx {
         pixels.extend_from_slice(split.image(i));
+    }
+    let shape = [idx.len(), split.channels, split.height, split.width];
+    (
+        Tensor::from_data(TensorData::new(pixels, shape), device),
+        labels(split, idx, device),
+    )
+}
+
+/// [`gather`] with each image passed through `augment`: images `idx` of `split` as `[batch, channels, height, width]` and their labels.
+pub fn gather_augmented(
+    split: &Split,
+    idx: &[usize],
+    augment: Augment,
+    rng: &mut Pcg64,
+    device: &Device,
+) -> (Tensor<4>, Tensor<1, Int>) {
+    let len = split.image_len();
+    let mut pixels = vec![0.0f32; idx.len() * len];
+    for (out, &i) in pixels.chunks_exact_mut(len).zip(idx) {
+        if augment.is_identity() {
+            out.copy_from_slice(split.image(i));
+        } else {
+            augment.apply(
+                split.image(i),
+                out,
+                split.channels,
+                split.height,
+                split.width,
+                rng,
+            );
+        }
     }
     let shape = [idx.len(), split.channels, split.height, split.width];
     (

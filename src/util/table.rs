@@ -83,3 +83,44 @@ mod tests {
         );
     }
 }
+
+/// How a number is shown in a table people read (files keep the full value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Show {
+    /// As written.
+    Raw,
+    /// A fraction as a percentage with two decimals: `0.9731` -> `97.31%`.
+    Percent,
+    /// Fixed decimals.
+    Fixed(usize),
+    /// Scientific notation with these decimals: `1.2e-5`.
+    Sci(usize),
+    /// A fraction in points (x 100) with these decimals, as the R-CNN paper prints mAP.
+    Points(usize),
+}
+
+impl Show {
+    /// `x` shown this way; `None` for [`Show::Raw`] (keep the text as written).
+    pub fn format(self, x: f64) -> Option<String> {
+        match self {
+            Show::Raw => None,
+            Show::Percent => Some(format!("{:.2}%", 100.0 * x)),
+            Show::Fixed(d) => Some(format!("{x:.d$}")),
+            Show::Sci(d) => Some(format!("{x:.d$e}")),
+            Show::Points(d) => Some(format!("{:.d$}", 100.0 * x)),
+        }
+    }
+}
+
+/// A named column and how a table shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Column {
+    pub name: &'static str,
+    pub show: Show,
+}
+
+impl Column {
+    pub const fn new(name: &'static str, show: Show) -> Self {
+        Self { name, show }
+    }
+}

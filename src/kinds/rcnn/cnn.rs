@@ -17,10 +17,11 @@ use crate::data::augment::{Augment, resize_split};
 use crate::detection::warp::warp_into;
 use crate::detection::{BBox, Canvas};
 use crate::kinds::Context;
-use crate::kinds::mobilenet_v2::batch;
 use crate::models::rcnn_net::{Layer, RcnnArch, RcnnNet};
 use crate::train::batches::BatchOrder;
-use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches};
+use crate::train::classify::{
+    chunks, count_correct, cross_entropy, evaluate_batches, gather_augmented,
+};
 use crate::train::{Evaluation, Outcome, Status, Task, metrics};
 use crate::util::rng::mix;
 
@@ -199,7 +200,7 @@ impl Task for PretrainTask {
             max_shift: self.shift,
             flip: false,
         };
-        let (x, y) = batch(&self.train, &idx, augment, &mut rng, device);
+        let (x, y) = gather_augmented(&self.train, &idx, augment, &mut rng, device);
         let logits = model.forward(x);
         let correct = count_correct(logits.clone(), y.clone());
         (cross_entropy(logits, y).mean(), correct, idx.len())

@@ -9,6 +9,7 @@
 
 mod cache;
 mod cnn;
+pub mod config;
 mod detect;
 
 use std::io::Write;
@@ -19,9 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use self::cache::Stage;
 use self::cnn::{Finetune, Region};
+use self::config::RcnnSpec;
 use self::detect::{RegionSet, best_truth};
-use super::{Context, KindResult};
-use crate::config::{ExperimentSpec, RcnnSpec, Schedule};
+use super::{Context, KindDef, KindResult, no_extra_datasets};
+use crate::config::{ExperimentSpec, KindSchema, Schedule, SectionDef, Uses};
 use crate::detection::ap;
 use crate::detection::canvas;
 use crate::detection::draw;
@@ -31,15 +33,39 @@ use crate::detection::svm::{self, MiningConfig, Rows, SvmConfig};
 use crate::detection::{BBox, Canvas};
 use crate::models::rcnn_net::{Layer, RcnnArch};
 use crate::util::fs::write_atomic;
+use crate::util::table::{Column, Show};
 
 /// Labelled test regions the fine-tuning loop evaluates on, at most.
 const FINETUNE_EVAL_REGIONS: usize = 2000;
 
+pub static KIND: KindDef = KindDef {
+    schema: KindSchema {
+        name: "rcnn",
+        section: Some(SectionDef::of::<RcnnSpec>("rcnn")),
+        uses: Uses {
+            conv_archs: false,
+            corruption: false,
+            random_crop: false,
+            whiten: false,
+            stop_at_fit: false,
+        },
+        check: config::check,
+    },
+    paper: "Girshick et al. 2014, R-CNN",
+    run,
+    columns: &[
+        // VOC mAP in points, as the paper prints it.
+        Column::new("map", Show::Points(1)),
+        Column::new("recall_05", Show::Fixed(3)),
+        Column::new("proposals_per_image", Show::Fixed(0)),
+    ],
+    inspect: None,
+    extra_datasets: no_extra_datasets,
+};
+
 /// The `[rcnn]` section of an `rcnn` spec (filled in by loading).
-pub fn settings(spec: &ExperimentSpec) -> anyhow::Result<&RcnnSpec> {
-    spec.rcnn
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("an rcnn spec without [rcnn]"))
+pub fn settings(spec: &ExperimentSpec) -> anyhow::Result<RcnnSpec> {
+    spec.section()
 }
 
 /// Proposals of both canvas sets, as cached.
@@ -52,7 +78,7 @@ struct Proposals {
 
 pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResult> {
     let started = Instant::now();
-    let r = settings(spec)?;
+    let r = &settings(spec)?;
     let run_dir = ctx
         .dir
         .parent()

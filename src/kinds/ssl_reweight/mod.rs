@@ -4,28 +4,58 @@
 //! uniform weights and supervised training alone. With `[ssl.toy]`, the paper's 2-D toy study
 //! with a logistic model instead.
 
+pub mod config;
 pub mod influence;
 pub mod logistic;
 pub mod splits;
 pub mod task;
 pub mod toy;
 
-use super::{Context, KindResult};
+use self::config::{NOISE_OOD, SslSpec};
+use super::{Context, KindDef, KindResult};
 use crate::bail_user;
-use crate::config::ssl::NOISE_OOD;
-use crate::config::{DataSpec, ExperimentSpec, SslSpec};
+use crate::config::{DataSpec, ExperimentSpec, KindSchema, SectionDef, Uses};
 use splits::{concat, noise_images, ood_count, ood_sample, split, subset};
 use task::{EXTRA, SslTask, Unlabeled};
 
+pub static KIND: KindDef = KindDef {
+    schema: KindSchema {
+        name: "ssl_reweight",
+        section: Some(SectionDef::of::<SslSpec>("ssl")),
+        uses: Uses {
+            conv_archs: false,
+            corruption: false,
+            random_crop: false,
+            whiten: false,
+            stop_at_fit: false,
+        },
+        check: config::check,
+    },
+    paper: "Ren, Yeh & Schwing 2020, Not All Unlabeled Data are Equal",
+    run,
+    columns: &[],
+    inspect: None,
+    extra_datasets,
+};
+
 /// The `[ssl]` section of an `ssl_reweight` spec (filled in by loading).
-pub fn settings(spec: &ExperimentSpec) -> anyhow::Result<&SslSpec> {
-    spec.ssl
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("an ssl_reweight spec without [ssl]"))
+pub fn settings(spec: &ExperimentSpec) -> anyhow::Result<SslSpec> {
+    spec.section()
+}
+
+/// The out-of-distribution dataset mixed into the unlabeled set, when it is a dataset.
+fn extra_datasets(spec: &ExperimentSpec) -> Vec<DataSpec> {
+    match settings(spec) {
+        Ok(s) if !s.ood_dataset.is_empty() && s.ood_dataset != NOISE_OOD => vec![DataSpec {
+            dataset: s.ood_dataset,
+            ..DataSpec::default()
+        }],
+        _ => Vec::new(),
+    }
 }
 
 pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResult> {
-    let s = settings(spec)?;
+    let s = &settings(spec)?;
     if let Some(t) = &s.toy {
         return toy::run(spec, s, t, ctx);
     }

@@ -22,9 +22,9 @@ use rand::seq::SliceRandom;
 use rand_pcg::Pcg64;
 use serde::{Deserialize, Serialize};
 
+use super::config::{SslSpec, Weighting};
 use super::influence::{Hessian, SavedWeights, WeightLearner, add_gradient, dot_gradient};
 use crate::config::ExperimentSpec;
-use crate::config::ssl::{SslSpec, Weighting};
 use crate::data::Split;
 use crate::data::augment::{Augment, StrongAugment};
 use crate::models::mlp::{Mlp, MlpConfig};
@@ -126,7 +126,7 @@ impl SslTask {
         dir: &Path,
         eval_device: Device,
     ) -> Self {
-        let s = spec.ssl.clone().unwrap_or_default();
+        let s: SslSpec = spec.section().unwrap_or_default();
         let b = spec.train.batch_size;
         let n = unlabeled.images.n;
         let mut logged: Vec<usize> = (0..n).collect();

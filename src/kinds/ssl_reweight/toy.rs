@@ -17,11 +17,11 @@ use plotters::prelude::*;
 use rand::SeedableRng;
 use rand_pcg::Pcg64;
 
+use super::config::{SslSpec, ToySpec};
 use super::influence::{WeightLearner, dot_gradient};
 use super::logistic::{Softmax, TRUE_B, TRUE_W, ToyData};
 use super::{Context, KindResult};
 use crate::config::ExperimentSpec;
-use crate::config::ssl::{SslSpec, ToySpec};
 use crate::train::batches::BatchOrder;
 use crate::train::metrics::{EvalRow, MetricsFile};
 use crate::train::{Outcome, Status};

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::validate::{Problem, section_checker};
-use super::{ExperimentSpec, Kind};
+use crate::config::ExperimentSpec;
+use crate::config::validate::{Problem, requirer};
 
 /// How the unlabeled consistency loss is weighted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,12 +158,13 @@ impl Default for ToySpec {
     }
 }
 
-/// Checks of the `[ssl]` section (and of the kind/section pairing).
-pub(super) fn check(spec: &ExperimentSpec, out: &mut Vec<Problem>) {
-    let Some(s) = &spec.ssl else {
+/// Checks of the `[ssl]` section.
+pub fn check(spec: &ExperimentSpec, out: &mut Vec<Problem>) {
+    let Ok(s) = spec.section::<SslSpec>() else {
         return;
     };
-    let mut require = section_checker(spec, out, "ssl", Kind::SslReweight);
+    let s = &s;
+    let mut require = requirer(out);
     let positive = |v: f64| v.is_finite() && v > 0.0;
     for (key, v) in [
         ("ssl.lambda_u", s.lambda_u),

@@ -7,8 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::validate::{Problem, section_checker};
-use super::{ExperimentSpec, Kind};
+use crate::config::ExperimentSpec;
+use crate::config::validate::{Problem, requirer};
 use crate::detection::canvas::CanvasConfig;
 use crate::detection::selective_search::SelectiveSearchConfig;
 use crate::models::rcnn_net::Layer;
@@ -112,12 +112,13 @@ impl Default for RcnnSpec {
     }
 }
 
-/// Checks of the `[rcnn]` section (and of the kind/section pairing).
-pub(super) fn check(spec: &ExperimentSpec, out: &mut Vec<Problem>) {
-    let Some(r) = &spec.rcnn else {
+/// Checks of the `[rcnn]` section.
+pub fn check(spec: &ExperimentSpec, out: &mut Vec<Problem>) {
+    let Ok(r) = spec.section::<RcnnSpec>() else {
         return;
     };
-    let mut require = section_checker(spec, out, "rcnn", Kind::Rcnn);
+    let r = &r;
+    let mut require = requirer(out);
     for (key, v) in [
         ("rcnn.train_canvases", r.train_canvases),
         ("rcnn.test_canvases", r.test_canvases),

@@ -6,15 +6,18 @@ use burn::prelude::*;
 use rand::SeedableRng;
 use rand_pcg::Pcg64;
 
-use super::{Context, KindResult};
-use crate::config::mobilenet::dataset_channels;
-use crate::config::mobilenet::{BottleneckActivation, Residual};
-use crate::config::{ExperimentSpec, LoadedSpec, MobilenetSpec, did_you_mean};
+pub mod config;
+
+use self::config::{BottleneckActivation, MobilenetSpec, Residual, dataset_channels};
+use super::{Context, KindDef, KindResult, no_extra_datasets};
+use crate::config::{ExperimentSpec, KindSchema, LoadedSpec, SectionDef, Uses, did_you_mean};
 use crate::data::Split;
 use crate::data::augment::{Augment, resize_split};
 use crate::models::mobilenet_v2::{Arch, MobileNetV2};
 use crate::train::batches::BatchOrder;
-use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches, labels};
+use crate::train::classify::{
+    chunks, count_correct, cross_entropy, evaluate_batches, gather_augmented,
+};
 use crate::train::{Evaluation, Outcome, Status, Task};
 use crate::util::rng::mix;
 use crate::util::table::{Align, markdown_table};
@@ -25,17 +28,35 @@ const EVAL_CHUNK: usize = 250;
 /// Stream of the augmentation RNG, distinct from the loop's streams (which are steps).
 const AUGMENT_STREAM: u64 = 0xA5A5_0000_0000_0000;
 
+pub static KIND: KindDef = KindDef {
+    schema: KindSchema {
+        name: "mobilenet_v2",
+        section: Some(SectionDef::of::<MobilenetSpec>("mobilenet")),
+        uses: Uses {
+            conv_archs: false,
+            corruption: false,
+            random_crop: false,
+            whiten: false,
+            stop_at_fit: false,
+        },
+        check: config::check,
+    },
+    paper: "Sandler et al. 2018, MobileNetV2",
+    run,
+    columns: &[],
+    inspect: Some(inspect),
+    extra_datasets: no_extra_datasets,
+};
+
 /// The `[mobilenet]` section of a `mobilenet_v2` spec (filled in by loading).
-pub fn settings(spec: &ExperimentSpec) -> anyhow::Result<&MobilenetSpec> {
-    spec.mobilenet
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("a mobilenet_v2 spec without [mobilenet]"))
+pub fn settings(spec: &ExperimentSpec) -> anyhow::Result<MobilenetSpec> {
+    spec.section()
 }
 
 /// The network a spec describes; input channels and classes default to the dataset's (read
 /// from the registry, so no data is loaded).
 pub fn arch(spec: &ExperimentSpec) -> anyhow::Result<Arch> {
-    let m = settings(spec)?;
+    let m = &settings(spec)?;
     let (mut channels, mut classes) = (m.in_channels, m.classes);
     if channels == 0 || classes == 0 {
         let ds = crate::data::registry::spec(&spec.data.dataset)
@@ -51,7 +72,7 @@ pub fn arch(spec: &ExperimentSpec) -> anyhow::Result<Arch> {
 }
 
 pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResult> {
-    let m = settings(spec)?;
+    let m = &settings(spec)?;
     let arch = arch(spec)?;
     let mut extra = vec![("madds".to_string(), Some(arch.madds() as f64))];
     if m.count_only {
@@ -124,7 +145,7 @@ impl Task for MobileNetTask {
     ) -> (Tensor<1>, Tensor<1>, usize) {
         let idx = self.order.batch(step);
         let mut rng = Pcg64::seed_from_u64(mix(self.seed ^ AUGMENT_STREAM, step));
-        let (x, y) = batch(&self.train, &idx, self.augment, &mut rng, device);
+        let (x, y) = gather_augmented(&self.train, &idx, self.augment, &mut rng, device);
         let logits = model.forward(x);
         let correct = count_correct(logits.clone(), y.clone());
         (cross_entropy(logits, y).mean(), correct, idx.len())
@@ -139,37 +160,6 @@ impl Task for MobileNetTask {
     fn epochs(&self, steps: u64) -> f64 {
         self.order.epochs(steps)
     }
-}
-
-/// Images `idx` of `split` (augmented) as `[batch, channels, height, width]` and their labels.
-pub(crate) fn batch(
-    split: &Split,
-    idx: &[usize],
-    augment: Augment,
-    rng: &mut Pcg64,
-    device: &Device,
-) -> (Tensor<4>, Tensor<1, Int>) {
-    let len = split.image_len();
-    let mut pixels = vec![0.0f32; idx.len() * len];
-    for (out, &i) in pixels.chunks_exact_mut(len).zip(idx) {
-        if augment.is_identity() {
-            out.copy_from_slice(split.image(i));
-        } else {
-            augment.apply(
-                split.image(i),
-                out,
-                split.channels,
-                split.height,
-                split.width,
-                rng,
-            );
-        }
-    }
-    let shape = [idx.len(), split.channels, split.height, split.width];
-    (
-        Tensor::from_data(TensorData::new(pixels, shape), device),
-        labels(split, idx, device),
-    )
 }
 
 /// The layer tables of the `selected` variants (every variant of a one-variant spec when none

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::validate::{Problem, section_checker};
-use super::{ExperimentSpec, Kind};
+use crate::config::ExperimentSpec;
+use crate::config::validate::{Problem, requirer};
 use crate::models::mobilenet_v2::NetConfig;
 pub use crate::models::mobilenet_v2::{BottleneckActivation, Residual};
 
@@ -86,12 +86,13 @@ impl Default for MobilenetSpec {
     }
 }
 
-/// Checks of the `[mobilenet]` section (and of the kind/section pairing).
-pub(super) fn check(spec: &ExperimentSpec, out: &mut Vec<Problem>) {
-    let Some(m) = &spec.mobilenet else {
+/// Checks of the `[mobilenet]` section.
+pub fn check(spec: &ExperimentSpec, out: &mut Vec<Problem>) {
+    let Ok(m) = spec.section::<MobilenetSpec>() else {
         return;
     };
-    let mut require = section_checker(spec, out, "mobilenet", Kind::MobilenetV2);
+    let m = &m;
+    let mut require = requirer(out);
     require(
         m.width_multiplier.is_finite() && m.width_multiplier > 0.0,
         "mobilenet.width_multiplier",

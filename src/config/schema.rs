@@ -1,0 +1,75 @@
+//! What the loader needs to know about an experiment kind: its name, its own TOML section,
+//! which generic settings it reads, and its value checks. Each kind declares one
+//! [`KindSchema`] (kinds/registry.rs lists them) and the loader is handed the list, so config
+//! itself names no kind.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::ExperimentSpec;
+use super::validate::Problem;
+
+/// A deserialization error inside a kind's section, with the key path it happened at.
+pub type SectionError = serde_path_to_error::Error<toml::de::Error>;
+
+pub struct KindSchema {
+    /// The spec's `kind = "..."`.
+    pub name: &'static str,
+    /// The kind's own `[section]`, if it has one.
+    pub section: Option<SectionDef>,
+    /// Generic settings only some kinds read; a spec of a kind that does not read one must
+    /// leave it at its default.
+    pub uses: Uses,
+    /// The kind's own value checks, run after the generic ones.
+    pub check: fn(&ExperimentSpec, &mut Vec<Problem>),
+}
+
+/// A kind's own TOML section (`[mobilenet]`, `[ssl]`, ...), with its settings type's defaults.
+pub struct SectionDef {
+    pub name: &'static str,
+    /// The section as written (`None` = left out) read into the settings type and written back
+    /// with every default spelled out.
+    pub resolve: fn(Option<toml::Value>) -> Result<toml::Value, SectionError>,
+}
+
+impl SectionDef {
+    /// The section `name`, read as `T`.
+    pub const fn of<T: Serialize + DeserializeOwned + Default>(name: &'static str) -> Self {
+        Self {
+            name,
+            resolve: resolve::<T>,
+        }
+    }
+}
+
+fn resolve<T: Serialize + DeserializeOwned + Default>(
+    value: Option<toml::Value>,
+) -> Result<toml::Value, SectionError> {
+    let settings = match value {
+        None => T::default(),
+        Some(v) => serde_path_to_error::deserialize(v)?,
+    };
+    Ok(toml::Value::try_from(&settings).expect("settings serialize to TOML"))
+}
+
+/// The generic settings that belong to some kinds only (Zhang et al.'s randomization tests).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Uses {
+    /// `model.arch` other than `mlp` (the convolutional nets of Zhang et al.).
+    pub conv_archs: bool,
+    /// `[corruption]`: random labels and randomized images.
+    pub corruption: bool,
+    /// `data.random_crop` augmentation.
+    pub random_crop: bool,
+    /// `data.whiten` per-image whitening.
+    pub whiten: bool,
+    /// `eval.stop_at_train_accuracy`: stopping once the training set is fitted.
+    pub stop_at_fit: bool,
+}
+
+/// The resolved section of a spec's kind, kept as TOML until the kind reads it as its type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KindSection {
+    pub name: String,
+    pub value: toml::Value,
+}
