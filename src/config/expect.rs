@@ -1,5 +1,5 @@
 //! Paper claims as data: a spec's top-level `[[expect]]` entries, checked by
-//! `runner report --check` against the results of runs of that spec (see `crate::analysis::claims`).
+//! `runner report --check` against the results of runs of that spec (analysis/claims.rs).
 //!
 //! Kind-agnostic: a claim names a variant and a column of its `summary.csv` (or, with `step`,
 //! of its `metrics.csv`), and bounds it by a number, by the paper's figure with a tolerance, or
