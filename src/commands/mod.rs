@@ -1,0 +1,91 @@
+//! One module per subcommand: glue between the CLI and the library, resolving arguments into
+//! settings, calling, and printing (with `report`, the only code that prints).
+
+mod check;
+mod data;
+mod list;
+mod report;
+mod run;
+mod sweep;
+
+use std::path::PathBuf;
+
+use crate::cli::{Cli, Command, ExecArgs};
+use crate::data::DataOptions;
+use crate::run::progress::Mode;
+use crate::run::session::{self, RunOptions, RunReport};
+use crate::run::summary;
+use crate::user_error;
+
+pub fn execute(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run {
+            spec,
+            sets,
+            results,
+            exec,
+        } => run::run(&spec, &sets.sets, results, &exec),
+        Command::Check { spec, sets } => check::check(&spec, &sets.sets),
+        Command::Inspect {
+            spec,
+            sets,
+            variant,
+        } => check::inspect(&spec, &sets.sets, &variant),
+        Command::List { dir } => list::list(&dir),
+        Command::Resume { run_dir, exec } => run::resume(&run_dir, &exec),
+        Command::Sweep(args) => sweep::sweep(*args),
+        Command::RunCell {
+            sweep_dir,
+            index,
+            exec,
+        } => run::run_cell(&sweep_dir, index, exec),
+        Command::Status { sweep_dir } => sweep::status(&sweep_dir),
+        Command::Report {
+            dirs,
+            check,
+            claims,
+            format,
+            out,
+        } => report::report(&dirs, check, &claims, format, out.as_deref()),
+        Command::Data { command, data_dir } => data::data(
+            command,
+            DataOptions {
+                data_dir,
+                ..Default::default()
+            },
+        ),
+    }
+}
+
+fn run_options(exec: &ExecArgs, results: PathBuf) -> anyhow::Result<RunOptions> {
+    if let Some(n) = exec.threads {
+        if n == 0 {
+            return Err(user_error!("--threads must be at least 1"));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| anyhow::anyhow!("setting up {n} threads: {e}"))?;
+    }
+    if let Some(d) = &exec.device {
+        session::make_device(d)?;
+    }
+    Ok(RunOptions {
+        results,
+        data: DataOptions {
+            data_dir: exec.data_dir.clone(),
+            ..Default::default()
+        },
+        device: exec.device.clone(),
+        mode: Mode::detect(exec.quiet),
+    })
+}
+
+fn finish(report: RunReport) -> anyhow::Result<()> {
+    println!("{}", summary::table(&report.rows, report.columns));
+    if !report.seed_rows.is_empty() {
+        println!("Over seeds:\n\n{}", summary::seed_table(&report.seed_rows));
+    }
+    println!("results: {}", report.dir.display());
+    Ok(())
+}
