@@ -10,6 +10,7 @@ use std::path::Path;
 
 use crate::analysis::aggregate::{Group, Run};
 use crate::config::{Bound, Expect, Reference};
+use crate::train::metrics::{self, ReadError};
 use crate::util::stats::mean_std;
 use crate::util::table::{Align, markdown_table};
 
@@ -216,26 +217,20 @@ impl<'a> Probe<'a> {
 
 /// `step -> value` of one metrics.csv column.
 fn read_metrics(path: &Path, column: &str) -> Result<BTreeMap<u64, f64>, String> {
-    let mut r = csv::Reader::from_path(path).map_err(|_| "no metrics.csv".to_string())?;
-    let headers = r.headers().map_err(|e| e.to_string())?.clone();
-    let Some(ci) = headers.iter().position(|h| h == column) else {
+    let table = metrics::read_table(path).map_err(|e| match e {
+        ReadError::Open(_) => "no metrics.csv".to_string(),
+        ReadError::Header(e) => e.to_string(),
+    })?;
+    if table.position(column).is_none() {
         return Err("no such column in summary.csv or metrics.csv".into());
-    };
-    let si = headers
-        .iter()
-        .position(|h| h == "step")
-        .ok_or("metrics.csv has no step column")?;
-    let mut out = BTreeMap::new();
-    for rec in r.records() {
-        let rec = rec.map_err(|e| e.to_string())?;
-        let (Some(s), Some(v)) = (rec.get(si), rec.get(ci)) else {
-            continue;
-        };
-        if let (Ok(s), Ok(v)) = (s.parse::<u64>(), v.parse::<f64>()) {
-            out.insert(s, v);
-        }
     }
-    Ok(out)
+    let history = table
+        .column(column)
+        .ok_or("metrics.csv has no step column")?;
+    match table.unreadable() {
+        Some(e) => Err(e.to_string()),
+        None => Ok(history),
+    }
 }
 
 /// Formats a value for people: accuracies in percent, "never" for infinity.

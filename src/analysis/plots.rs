@@ -8,6 +8,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::aggregate::Group;
+use crate::train::metrics;
 
 /// `variant -> column -> step -> values over seeds`.
 type Curves = BTreeMap<String, BTreeMap<String, BTreeMap<u64, Vec<f64>>>>;
@@ -20,35 +21,27 @@ fn read(group: &Group) -> (Vec<String>, Curves) {
     let mut curves: Curves = BTreeMap::new();
     for run in &group.runs {
         for v in &group.variants {
-            let Ok(mut r) = csv::Reader::from_path(run.dir.join(v).join("metrics.csv")) else {
+            let Ok(table) = metrics::read_table(&run.dir.join(v).join("metrics.csv")) else {
                 continue;
             };
-            let Ok(headers) = r.headers().cloned() else {
+            if table.position("step").is_none() {
                 continue;
-            };
-            let Some(si) = headers.iter().position(|h| h == "step") else {
-                continue;
-            };
-            for h in headers.iter() {
-                if !NOT_CURVES.contains(&h) && !columns.iter().any(|c| c == h) {
-                    columns.push(h.to_string());
+            }
+            for h in &table.columns {
+                if !NOT_CURVES.contains(&h.as_str()) && !columns.contains(h) {
+                    columns.push(h.clone());
                 }
             }
-            for rec in r.records().flatten() {
-                let Some(step) = rec.get(si).and_then(|s| s.parse::<u64>().ok()) else {
+            for (i, h) in table.columns.iter().enumerate() {
+                if NOT_CURVES.contains(&h.as_str()) {
                     continue;
-                };
-                for (i, h) in headers.iter().enumerate() {
-                    if NOT_CURVES.contains(&h) {
-                        continue;
-                    }
-                    if let Some(x) = rec.get(i).and_then(|s| s.parse::<f64>().ok())
-                        && x.is_finite()
-                    {
+                }
+                for (step, x) in table.points(i).into_iter().flatten() {
+                    if x.is_finite() {
                         curves
                             .entry(v.clone())
                             .or_default()
-                            .entry(h.to_string())
+                            .entry(h.clone())
                             .or_default()
                             .entry(step)
                             .or_default()

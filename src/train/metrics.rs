@@ -1,7 +1,11 @@
 //! `metrics.csv`: one row per evaluation, appended and flushed as training goes, so a killed
 //! run keeps every row it wrote. Values are written in Rust's shortest round-trip form, so the
 //! file is byte-identical across identical runs and re-reads to the same numbers.
+//!
+//! This is also the one reader of the file: as [`EvalRow`]s ([`read`]), or as a table of
+//! named columns ([`read_table`]) for the claims and the plots.
 
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -95,13 +99,83 @@ fn format_row(r: &EvalRow) -> String {
     fields.join(",")
 }
 
-/// Reads a metrics file back.
+/// Why [`read_table`] could not read a metrics file.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The file could not be opened (most often: there is none).
+    Open(csv::Error),
+    /// Its header could not be read.
+    Header(csv::Error),
+}
+
+impl ReadError {
+    pub fn into_csv(self) -> csv::Error {
+        match self {
+            ReadError::Open(e) | ReadError::Header(e) => e,
+        }
+    }
+}
+
+/// A metrics file read back as text, for readers that want columns by name (any columns, not
+/// only the standard ones) rather than [`EvalRow`]s.
+pub struct MetricsTable {
+    pub columns: Vec<String>,
+    /// Each row, or why csv could not read it (e.g. a line cut short when a run was killed
+    /// mid-write has too few fields). Rows after an unreadable one are still read.
+    pub rows: Vec<csv::Result<csv::StringRecord>>,
+}
+
+impl MetricsTable {
+    /// The index of the first column named `name`.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+
+    /// The first row that could not be read.
+    pub fn unreadable(&self) -> Option<&csv::Error> {
+        self.rows.iter().find_map(|r| r.as_ref().err())
+    }
+
+    /// `(step, value)` of column `i`, in file order, over the readable rows whose step parses
+    /// as an integer and whose value as a number; `None` without a `step` column.
+    pub fn points(&self, i: usize) -> Option<impl Iterator<Item = (u64, f64)> + '_> {
+        let si = self.position("step")?;
+        Some(self.rows.iter().flatten().filter_map(move |rec| {
+            let s = rec.get(si)?.parse::<u64>().ok()?;
+            let v = rec.get(i)?.parse::<f64>().ok()?;
+            Some((s, v))
+        }))
+    }
+
+    /// `step -> value` of the column named `name` (a later row wins a repeated step); `None`
+    /// without that column or a `step` column. Unreadable rows are left out.
+    pub fn column(&self, name: &str) -> Option<BTreeMap<u64, f64>> {
+        Some(self.points(self.position(name)?)?.collect())
+    }
+}
+
+/// Reads a metrics file back as text; only opening it and reading its header can fail.
+pub fn read_table(path: &Path) -> Result<MetricsTable, ReadError> {
+    let mut reader = csv::Reader::from_path(path).map_err(ReadError::Open)?;
+    let columns = reader
+        .headers()
+        .map_err(ReadError::Header)?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let rows = reader.into_records().collect();
+    Ok(MetricsTable { columns, rows })
+}
+
+/// Reads a metrics file back as [`EvalRow`]s: every field a number, the standard columns
+/// first.
 pub fn read(path: &Path) -> anyhow::Result<Vec<EvalRow>> {
-    let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let context = || format!("reading {}", path.display());
+    let table =
+        read_table(path).map_err(|e| anyhow::Error::new(e.into_csv()).context(context()))?;
     let mut rows = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let record = record.with_context(|| format!("reading {}", path.display()))?;
+    for (i, record) in table.rows.into_iter().enumerate() {
+        let record = record.with_context(context)?;
         let nums: Result<Vec<f64>, _> = record.iter().map(str::parse::<f64>).collect();
         let Ok(nums) = nums else {
             bail_user!("{}: row {} is not numeric", path.display(), i + 2);
@@ -126,4 +200,55 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<EvalRow>> {
         });
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_cut_short_is_kept_as_an_error_and_the_rest_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.csv");
+        std::fs::write(&path, "step,acc,loss\n50,0.25,1\n75,0.3\n100,0.5,x\n").unwrap();
+        let table = read_table(&path).unwrap();
+        assert_eq!(table.columns, ["step", "acc", "loss"]);
+        assert_eq!(table.rows.len(), 3);
+        assert!(table.unreadable().is_some());
+        let acc = table.column("acc").unwrap();
+        assert_eq!(
+            acc.into_iter().collect::<Vec<_>>(),
+            [(50, 0.25), (100, 0.5)]
+        );
+        assert_eq!(table.points(2).unwrap().collect::<Vec<_>>(), [(50, 1.0)]);
+        assert!(table.column("nope").is_none());
+        assert!(matches!(
+            read_table(&dir.path().join("none.csv")),
+            Err(ReadError::Open(_))
+        ));
+    }
+
+    #[test]
+    fn rows_written_are_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.csv");
+        let row = EvalRow {
+            step: 10,
+            epoch: 0.5,
+            lr: 0.1,
+            train_loss: 2.25,
+            train_accuracy: 0.125,
+            test_loss: f64::NAN,
+            test_accuracy: 0.5,
+            extra: vec![7.0],
+        };
+        let mut file = MetricsFile::open(&path, &["x".into()], 0).unwrap();
+        file.append(&row).unwrap();
+        let back = read(&path).unwrap();
+        assert_eq!(back.len(), 1);
+        assert_eq!(format_row(&back[0]), format_row(&row));
+        let table = read_table(&path).unwrap();
+        assert_eq!(table.column("x").unwrap()[&10], 7.0);
+        assert!(table.column("test_loss").unwrap()[&10].is_nan());
+    }
 }
