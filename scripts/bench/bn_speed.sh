@@ -26,6 +26,7 @@
 #   largest one in a training step here is 60x784x100 (4.7M), so runner's training steps run on
 #   one thread whatever --threads says (evaluation, batch 1000, does use both).
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 
 STEPS=3000
 REPEATS=3
@@ -40,7 +41,7 @@ while [[ $# -gt 0 ]]; do
     -t) THREADS=$2; shift 2 ;;
     -p) PASSIVE=1; shift ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) bench_usage "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -99,16 +100,7 @@ run_torches() {  # threads
   fi
 }
 
-for rep in $(seq 1 "$REPEATS"); do
-  for t in $THREADS; do
-    echo "rep $rep/$REPEATS, threads $t (load average: $(cut -d' ' -f1 /proc/loadavg))" >&2
-    if (( rep % 2 == 1 )); then
-      run_runner "$t"; run_torches "$t"
-    else
-      run_torches "$t"; run_runner "$t"
-    fi
-  done
-done
+interleave "$REPEATS" "$THREADS" run_runner run_torches
 
 echo
 echo "## BN MLP training speed: runner vs PyTorch (CPU)"

@@ -27,6 +27,7 @@
 # Runs are interleaved (runner/torch order alternating between repeats) so background load
 # hits both sides alike.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 
 SPEC=experiments/mobilenetv2.toml
 STEPS=20
@@ -45,7 +46,7 @@ while [[ $# -gt 0 ]]; do
     -p) PASSIVE=1; shift ;;
     -l) LAYERS=1; shift ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
+    -h|--help) bench_usage "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -96,16 +97,7 @@ run_torches() {  # threads
   fi
 }
 
-for rep in $(seq 1 "$REPEATS"); do
-  for t in $THREADS; do
-    echo "rep $rep/$REPEATS, threads $t (load average: $(cut -d' ' -f1 /proc/loadavg))" >&2
-    if (( rep % 2 == 1 )); then
-      run_runner "$t"; run_torches "$t"
-    else
-      run_torches "$t"; run_runner "$t"
-    fi
-  done
-done
+interleave "$REPEATS" "$THREADS" run_runner run_torches
 
 echo
 echo "## MobileNetV2 training speed: runner vs PyTorch (CPU)"
