@@ -2,7 +2,7 @@
 # Training speed of the BN paper's MLP (experiments/bn.toml): runner vs PyTorch on the CPU,
 # same model, batch (60), data and thread count, in one run. Prints a Markdown table of
 # median steps/s and the ratio runner/torch (absolute times drift on shared machines; judge
-# the ratio). See /work/shared/DESIGN.md "Measuring speed".
+# the ratio). How to run it: docs/benchmarks.md.
 #
 # Usage: scripts/bench/bn_speed.sh [-n STEPS] [-r REPEATS] [-t "THREADS..."] [-p] [--no-build]
 #   -n STEPS     timed training steps per run (default 3000)

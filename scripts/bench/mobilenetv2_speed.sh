@@ -2,7 +2,7 @@
 # Training speed of MobileNetV2 on the CPU: runner (burn, flex backend) vs PyTorch, same network,
 # batch, optimizer and thread count, in one run. Prints Markdown tables of images/s and the
 # ratio runner/torch (absolute times drift on shared machines; judge the ratio), and with -l
-# where each spends the time. See /work/shared/DESIGN.md "Measuring speed".
+# where each spends the time. How to run it: docs/benchmarks.md.
 #
 # Usage: scripts/bench/mobilenetv2_speed.sh [-s SPEC] [-n STEPS] [-r REPEATS] [-t "THREADS..."] [-p] [-l] [--no-build]
 #   -s SPEC      a mobilenet_v2 spec; its first variant is timed (default experiments/mobilenetv2.toml)
