@@ -64,18 +64,14 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
         classes: data.num_classes,
         eval_device: ctx.device.clone().inner(),
     };
-    let (outcome, params) = ctx.train(spec, &mut task)?;
+    let outcome = ctx.train(spec, &mut task)?;
     let last = outcome.history.last();
     let extra = PERCENTILES
         .iter()
         .enumerate()
         .map(|(i, p)| (format!("final_probe_p{p}"), last.map(|r| r.extra[i])))
         .collect();
-    Ok(KindResult {
-        outcome,
-        params,
-        extra,
-    })
+    Ok(KindResult { outcome, extra })
 }
 
 struct MlpTask {

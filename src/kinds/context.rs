@@ -9,7 +9,6 @@ use burn::prelude::*;
 
 use crate::config::{DataSpec, ExperimentSpec};
 use crate::data::{self, DataOptions, Dataset};
-use crate::models::count::trainable_params;
 use crate::train::{self, LoopConfig, Observer, Outcome, Task};
 
 /// What a kind's `run` gets: where to write, which device, the loaded data, and where to
@@ -24,13 +23,12 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// Runs the training loop on `task` with the spec's settings; returns the outcome and the
-    /// model's trainable parameter count.
+    /// Runs the training loop on `task` with the spec's settings.
     pub fn train<T: Task>(
         &mut self,
         spec: &ExperimentSpec,
         task: &mut T,
-    ) -> anyhow::Result<(Outcome, usize)> {
+    ) -> anyhow::Result<Outcome> {
         let dir = self.dir.clone();
         self.train_in(&dir, spec, task)
     }
@@ -42,8 +40,7 @@ impl Context<'_> {
         dir: &Path,
         spec: &ExperimentSpec,
         task: &mut T,
-    ) -> anyhow::Result<(Outcome, usize)> {
-        let params = trainable_params(&task.init(&self.device));
+    ) -> anyhow::Result<Outcome> {
         let cfg = LoopConfig {
             train: &spec.train,
             eval_every: spec.eval.every,
@@ -51,7 +48,7 @@ impl Context<'_> {
             device: &self.device,
             dir,
         };
-        Ok((train::run(task, &cfg, self.observer)?, params))
+        train::run(task, &cfg, self.observer)
     }
 
     pub fn dataset(&self, spec: &DataSpec) -> anyhow::Result<Arc<Dataset>> {

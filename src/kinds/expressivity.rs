@@ -73,6 +73,7 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
         steps_run: 1,
         train_seconds: seconds,
         resumed_from: None,
+        params: net.weights(),
     };
     let extra = vec![
         ("n".into(), Some(n as f64)),
@@ -93,9 +94,5 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
         ),
         ("fit_seconds".into(), Some(fit_seconds)),
     ];
-    Ok(KindResult {
-        outcome,
-        params: net.weights(),
-        extra,
-    })
+    Ok(KindResult { outcome, extra })
 }

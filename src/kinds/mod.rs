@@ -44,6 +44,5 @@ pub fn no_checks(_: &ExperimentSpec, _: &mut Vec<crate::config::Problem>) {}
 /// What a kind's `run` returns: the loop's outcome plus the kind's own summary columns.
 pub struct KindResult {
     pub outcome: Outcome,
-    pub params: usize,
     pub extra: Vec<(String, Option<f64>)>,
 }

@@ -64,13 +64,9 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
         classes: data.num_classes,
         eval_device: ctx.device.clone().inner(),
     };
-    let (outcome, params) = ctx.train(spec, &mut task)?;
+    let outcome = ctx.train(spec, &mut task)?;
     let extra = summary_columns(&task, &outcome.history, &report);
-    Ok(KindResult {
-        outcome,
-        params,
-        extra,
-    })
+    Ok(KindResult { outcome, extra })
 }
 
 /// Training-set accuracy at which the `fit99_*` columns count a variant as (nearly) fitted: the

@@ -243,7 +243,7 @@ fn summary_row(variant: &Variant, result: &KindResult) -> SummaryRow {
     };
     row.push("status", status);
     row.push("steps", o.steps_run);
-    row.push("params", result.params);
+    row.push("params", o.params);
     let last = o.history.last();
     row.push_opt("final_test_accuracy", last.map(|r| r.test_accuracy));
     row.push_opt("final_test_loss", last.map(|r| r.test_loss));

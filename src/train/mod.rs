@@ -17,6 +17,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 
 use crate::config::TrainSpec;
+use crate::models::count::trainable_params;
 use crate::util::rng::mix;
 use checkpoint::LoopState;
 use metrics::{EvalRow, MetricsFile};
@@ -107,6 +108,8 @@ pub struct Outcome {
     /// Wall time of training steps alone (evaluation and checkpoints excluded).
     pub train_seconds: f64,
     pub resumed_from: Option<u64>,
+    /// Trainable parameters of the model.
+    pub params: usize,
 }
 
 /// Runs (or resumes, if `dir` holds a checkpoint) one variant to completion or divergence.
@@ -119,6 +122,7 @@ pub fn run<T: Task>(
     let t = cfg.train;
     device.seed(mix(cfg.seed, u64::MAX));
     let mut model = task.init(device);
+    let params = trainable_params(&model);
     let mut optim = optimizer::build(t);
     let mut state = LoopState::default();
     let metrics_path = cfg.dir.join("metrics.csv");
@@ -151,6 +155,7 @@ pub fn run<T: Task>(
                 steps_run: step + 1,
                 train_seconds: state.train_seconds + train_timer,
                 resumed_from,
+                params,
             });
         }
         let correct = correct.into_scalar::<f32>() as f64;
@@ -205,5 +210,6 @@ pub fn run<T: Task>(
         steps_run: state.step,
         train_seconds: state.train_seconds + train_timer,
         resumed_from,
+        params,
     })
 }

@@ -83,8 +83,8 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
                 steps_run: 0,
                 train_seconds: 0.0,
                 resumed_from: None,
+                params: arch.params(),
             },
-            params: arch.params(),
             extra,
         });
     }
@@ -105,15 +105,11 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
         test,
         eval_device: ctx.device.clone().inner(),
     };
-    let (outcome, params) = ctx.train(spec, &mut task)?;
+    let outcome = ctx.train(spec, &mut task)?;
     let per_sec =
         outcome.steps_run as f64 * spec.train.batch_size as f64 / outcome.train_seconds.max(1e-9);
     extra.push(("images_per_sec".to_string(), Some(per_sec.round())));
-    Ok(KindResult {
-        outcome,
-        params,
-        extra,
-    })
+    Ok(KindResult { outcome, extra })
 }
 
 struct MobileNetTask {

@@ -55,7 +55,6 @@ pub struct Trained {
     /// Where the weights are saved.
     pub path: PathBuf,
     pub outcome: Outcome,
-    pub params: usize,
     pub digest: String,
 }
 
@@ -88,13 +87,13 @@ fn train_stage<T: Task<Model = RcnnNet> + Keeps>(
                 steps_run: rec.steps_run,
                 train_seconds: rec.train_seconds,
                 resumed_from: None,
+                params: rec.params,
             },
-            params: rec.params,
             digest: stage.digest,
         });
     }
     let mut task = task()?;
-    let (outcome, params) = ctx.train_in(&stage.dir, spec, &mut task)?;
+    let outcome = ctx.train_in(&stage.dir, spec, &mut task)?;
     if let Status::Diverged { step } = outcome.status {
         anyhow::bail!(
             "training in {} diverged at step {step}; lower the learning rate",
@@ -112,13 +111,12 @@ fn train_stage<T: Task<Model = RcnnNet> + Keeps>(
     stage.finish(&StageRecord {
         steps_run: outcome.steps_run,
         train_seconds: outcome.train_seconds,
-        params,
+        params: outcome.params,
     })?;
     Ok(Trained {
         net,
         path,
         outcome,
-        params,
         digest: stage.digest,
     })
 }

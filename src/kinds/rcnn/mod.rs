@@ -327,7 +327,6 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
     ];
     Ok(KindResult {
         outcome: trained.outcome,
-        params: trained.params,
         extra,
     })
 }

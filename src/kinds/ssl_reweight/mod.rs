@@ -118,7 +118,7 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
         &ctx.dir,
         ctx.device.clone().inner(),
     );
-    let (outcome, params) = ctx.train(spec, &mut task)?;
+    let outcome = ctx.train(spec, &mut task)?;
     if let Some(e) = task.log_error.take() {
         return Err(e);
     }
@@ -144,9 +144,5 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
     }
     let updated = task.weights().steps.iter().filter(|&&n| n > 0).count();
     extra.push(("weights_updated".into(), Some(updated as f64)));
-    Ok(KindResult {
-        outcome,
-        params,
-        extra,
-    })
+    Ok(KindResult { outcome, extra })
 }

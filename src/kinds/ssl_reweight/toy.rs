@@ -207,8 +207,8 @@ pub fn run(
             steps_run: t.iterations,
             train_seconds: started.elapsed().as_secs_f64(),
             resumed_from: None,
+            params: labeled_only.theta.len(),
         },
-        params: labeled_only.theta.len(),
         extra,
     })
 }
