@@ -2,12 +2,27 @@
 //! find or fetch them), and the in-memory form every experiment consumes.
 
 pub mod augment;
+mod catalog;
 pub mod cifar;
 pub mod corrupt;
 pub mod fetch;
 pub mod idx;
+mod load;
+mod locate;
 pub mod preprocess;
-pub mod registry;
+mod verify;
+
+/// The registry of known datasets, as one namespace over the files that hold it: what each
+/// dataset is (`catalog.rs`), where it is looked for (`locate.rs`), reading it (`load.rs`)
+/// and checking it (`verify.rs`).
+pub mod registry {
+    pub use super::catalog::{DATASETS, DatasetSpec, FileSpec, Format, IDX_FILES, spec};
+    pub use super::load::{load, load_from_dir};
+    pub use super::locate::{
+        DATA_ENV, DataOptions, DatasetInfo, Place, SYSTEM_DIR, list, locate, places,
+    };
+    pub use super::verify::{CheckStatus, FileCheck, VerifyReport, verify};
+}
 
 pub use fetch::{FetchReport, fetch};
 pub use registry::{DataOptions, DatasetInfo, VerifyReport, list, load, verify};

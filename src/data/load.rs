@@ -1,0 +1,172 @@
+//! Loading a known dataset, or a folder of its files, into a [`Dataset`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use super::catalog::{DatasetSpec, spec};
+use super::locate::{DataOptions, Found, expected_files, find_in, locate_spec, not_found};
+use super::{Dataset, Split, cifar, idx};
+use crate::util::hash::sha256_file;
+use crate::{bail_user, user_error};
+
+/// Loads dataset `name` from the first place that holds it.
+pub fn load(name: &str, opts: &DataOptions) -> Result<Dataset> {
+    let spec = spec(name)?;
+    match locate_spec(spec, opts) {
+        Some((_, found)) => read_found(spec, found),
+        None => Err(not_found(spec, opts)),
+    }
+}
+
+/// Loads a dataset described by `spec` from `dir` (which holds the files directly), for
+/// datasets outside the registry and for tests.
+pub fn load_from_dir(spec: &DatasetSpec, dir: &Path) -> Result<Dataset> {
+    let found = find_in(spec, dir).ok_or_else(|| {
+        user_error!(
+            "{} does not hold dataset `{}`: expected {}",
+            dir.display(),
+            spec.name,
+            expected_files(spec)
+        )
+    })?;
+    read_found(spec, found)
+}
+
+fn read_found(spec: &DatasetSpec, found: Found) -> Result<Dataset> {
+    let (train, test, paths) = match found {
+        Found::Idx(paths) => {
+            let train = read_idx_split(&paths[0], &paths[1])?;
+            let test = read_idx_split(&paths[2], &paths[3])?;
+            (train, test, paths.to_vec())
+        }
+        Found::CifarBins(paths) => {
+            let batches = paths.iter().map(|p| cifar::read_batch(p));
+            let mut batches = batches.collect::<Result<Vec<_>>>()?;
+            let test = batches.pop().expect("six batch paths");
+            (
+                cifar_split(cifar::concat(batches)),
+                cifar_split(test),
+                paths,
+            )
+        }
+        Found::CifarArchive(path) => {
+            let members: BTreeMap<String, Vec<u8>> = cifar::read_tar_gz(&path)?;
+            let batch = |name| cifar::batch_from_archive(&members, &path, name);
+            let train = cifar::TRAIN_FILES.iter().map(|n| batch(n));
+            let train = cifar::concat(train.collect::<Result<Vec<_>>>()?);
+            let test = batch(cifar::TEST_FILE)?;
+            (cifar_split(train), cifar_split(test), vec![path])
+        }
+    };
+    check_split(spec, "train", &train, &paths)?;
+    check_split(spec, "test", &test, &paths)?;
+    if (train.channels, train.height, train.width) != (test.channels, test.height, test.width) {
+        bail_user!(
+            "dataset `{}`: train images are {}x{}x{} but test images are {}x{}x{}",
+            spec.name,
+            train.channels,
+            train.height,
+            train.width,
+            test.channels,
+            test.height,
+            test.width
+        );
+    }
+    let files = paths
+        .iter()
+        .map(|p| Ok((p.display().to_string(), sha256_file(p)?)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Dataset {
+        name: spec.name.to_string(),
+        num_classes: spec.num_classes,
+        train,
+        test,
+        files,
+    })
+}
+
+fn read_idx_split(images: &Path, labels: &Path) -> Result<Split> {
+    let img = idx::read_images(images)?;
+    let lab = idx::read_labels(labels)?;
+    if img.n != lab.len() {
+        bail_user!(
+            "{} holds {} images but {} holds {} labels",
+            images.display(),
+            img.n,
+            labels.display(),
+            lab.len()
+        );
+    }
+    Ok(Split::from_bytes(&img.pixels, lab, 1, img.rows, img.cols))
+}
+
+fn cifar_split(batch: cifar::Batch) -> Split {
+    Split::from_bytes(
+        &batch.pixels,
+        batch.labels,
+        cifar::CHANNELS,
+        cifar::SIDE,
+        cifar::SIDE,
+    )
+}
+
+fn check_split(spec: &DatasetSpec, which: &str, split: &Split, paths: &[PathBuf]) -> Result<()> {
+    let files = || {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        names.join(", ")
+    };
+    if split.n == 0 || split.image_len() == 0 {
+        bail_user!(
+            "dataset `{}`: the {which} split is empty (read from {})",
+            spec.name,
+            files()
+        );
+    }
+    if let Some(bad) = split
+        .labels
+        .iter()
+        .find(|&&l| l as usize >= spec.num_classes)
+    {
+        bail_user!(
+            "dataset `{}`: {which} label {bad} is out of range for {} classes (read from {})",
+            spec.name,
+            spec.num_classes,
+            files()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::verify::verify;
+    use super::*;
+
+    #[test]
+    fn shipped_mnist_10k_loads_and_verifies() {
+        let opts = DataOptions::default();
+        let ds = load("mnist-10k", &opts).unwrap();
+        assert_eq!((ds.train.n, ds.test.n), (7996, 2004));
+        assert_eq!(
+            (ds.train.channels, ds.train.height, ds.train.width),
+            (1, 28, 28)
+        );
+        assert_eq!(ds.train.images.len(), 7996 * 784);
+        assert!(ds.train.images.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert!(ds.train.images.contains(&1.0));
+        assert_eq!(ds.files.len(), 4);
+        let spec = spec("mnist-10k").unwrap();
+        for ((_, sha), f) in ds.files.iter().zip(spec.files) {
+            assert_eq!(sha, f.sha256);
+        }
+        // Every class is present in both splits.
+        for split in [&ds.train, &ds.test] {
+            let mut seen = [0usize; 10];
+            split.labels.iter().for_each(|&l| seen[l as usize] += 1);
+            assert!(seen.iter().all(|&c| c > 0), "{seen:?}");
+        }
+        assert!(verify("mnist-10k", &opts).unwrap().ok());
+    }
+}
