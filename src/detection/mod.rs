@@ -2,6 +2,8 @@
 //! part shares, the canvases, and (in submodules) proposals, suppression and evaluation.
 
 pub mod canvas;
+mod canvas_config;
+mod canvas_io;
 pub mod draw;
 pub mod image_io;
 pub mod segment;
