@@ -122,7 +122,6 @@ pub fn run<T: Task>(
     let t = cfg.train;
     device.seed(mix(cfg.seed, u64::MAX));
     let mut model = task.init(device);
-    let params = trainable_params(&model);
     let mut optim = optimizer::build(t);
     let mut state = LoopState::default();
     let metrics_path = cfg.dir.join("metrics.csv");
@@ -155,7 +154,9 @@ pub fn run<T: Task>(
                 steps_run: step + 1,
                 train_seconds: state.train_seconds + train_timer,
                 resumed_from,
-                params,
+                // Counted after training: `val()` would initialize lazy parameters here and
+                // draw them from another state of the device's RNG.
+                params: trainable_params(&model),
             });
         }
         let correct = correct.into_scalar::<f32>() as f64;
@@ -210,6 +211,6 @@ pub fn run<T: Task>(
         steps_run: state.step,
         train_seconds: state.train_seconds + train_timer,
         resumed_from,
-        params,
+        params: trainable_params(&model),
     })
 }
