@@ -1,5 +1,6 @@
 //! Running a loaded spec into a run directory, variant by variant, and resuming one.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
@@ -10,8 +11,9 @@ use crate::kinds::{self, Context, Datasets, KindResult};
 use crate::run::manifest::{self, Manifest};
 use crate::run::progress::{self, Mode, VariantProgress};
 use crate::run::run_dir;
-use crate::run::summary::{self, SummaryRow};
-use crate::train::{Status, metrics};
+use crate::run::summary::{self, SummaryRow, Value};
+use crate::train::Status;
+use crate::train::metrics::{self, EvalRow};
 use crate::util::table::Column;
 use crate::{bail_user, user_error};
 
@@ -110,11 +112,15 @@ fn execute(
     opts: &RunOptions,
 ) -> anyhow::Result<RunReport> {
     let mut rows = Vec::new();
+    // Evaluations of the variants trained now; those finished in an earlier session have theirs
+    // in metrics.csv.
+    let mut histories: Vec<Option<Vec<EvalRow>>> = Vec::new();
     for variant in &loaded.variants {
         let vdir = dir.join(&variant.name);
         let done = vdir.join("result.json");
         if done.exists() {
             rows.push(SummaryRow::read(&done)?);
+            histories.push(None);
             continue;
         }
         std::fs::create_dir_all(&vdir)?;
@@ -130,12 +136,12 @@ fn execute(
         };
         let result = (kinds::find(&variant.spec.kind)?.run)(&variant.spec, &mut ctx)?;
         let row = summary_row(variant, &result);
-        observer.finish(row.get("status").unwrap_or(""));
+        observer.finish(&row.text("status"));
         row.write(&done)?;
         rows.push(row);
-        summary::write_csv(&dir.join("summary.csv"), &rows)?;
+        histories.push(Some(result.outcome.history));
     }
-    targets_from_variants(loaded, dir, &mut rows)?;
+    add_targets(loaded, dir, &mut rows, histories)?;
     summary::write_csv(&dir.join("summary.csv"), &rows)?;
     let seed_rows = summary::seed_groups(&rows, &seed_groups(loaded));
     if !seed_rows.is_empty() {
@@ -201,42 +207,48 @@ fn strip_seed_suffix(name: &str) -> &str {
     name
 }
 
-/// For variants whose target is another variant's best accuracy, fills in the target and the
-/// first step reaching it, once every variant has finished.
-fn targets_from_variants(
+/// Adds each variant's target accuracy (a fixed one, or another variant's best, known once
+/// every variant has finished) and the first evaluated step reaching it, after `best_step`.
+fn add_targets(
     loaded: &LoadedSpec,
     dir: &Path,
     rows: &mut [SummaryRow],
+    histories: Vec<Option<Vec<EvalRow>>>,
 ) -> anyhow::Result<()> {
-    for (i, variant) in loaded.variants.iter().enumerate() {
-        let reference = &variant.spec.eval.target_variant;
-        if reference.is_empty() {
-            continue;
-        }
-        let best = rows
-            .iter()
-            .find(|r| r.get("variant") == Some(reference))
-            .and_then(|r| r.get("best_test_accuracy"))
-            .and_then(|v| v.parse::<f64>().ok());
-        let history = metrics::read(&dir.join(&variant.name).join("metrics.csv"))?;
-        let reached = best.and_then(|b| history.iter().find(|r| r.test_accuracy >= b));
-        rows[i].set(
-            "target_accuracy",
-            best.map(|b| b.to_string()).unwrap_or_default(),
-        );
-        rows[i].set(
-            "steps_to_target",
-            reached.map(|r| r.step.to_string()).unwrap_or_default(),
-        );
+    let best: HashMap<String, Option<f64>> = rows
+        .iter()
+        .map(|r| (r.text("variant"), r.number("best_test_accuracy")))
+        .collect();
+    for ((variant, row), history) in loaded.variants.iter().zip(rows).zip(histories) {
+        let eval = &variant.spec.eval;
+        let target = if !eval.target_variant.is_empty() {
+            best.get(&eval.target_variant).copied().flatten()
+        } else {
+            (eval.target_accuracy > 0.0).then_some(eval.target_accuracy)
+        };
+        let reached = match target {
+            None => None,
+            Some(t) => {
+                let history = match history {
+                    Some(h) => h,
+                    None => metrics::read(&dir.join(&variant.name).join("metrics.csv"))?,
+                };
+                history
+                    .iter()
+                    .find(|r| r.test_accuracy >= t)
+                    .map(|r| r.step)
+            }
+        };
+        row.insert_after("best_step", "target_accuracy", target);
+        row.insert_after("target_accuracy", "steps_to_target", reached);
     }
     Ok(())
 }
 
 fn summary_row(variant: &Variant, result: &KindResult) -> SummaryRow {
     let o = &result.outcome;
-    let spec = &variant.spec;
     let mut row = SummaryRow::default();
-    row.push("variant", &variant.name);
+    row.push("variant", variant.name.as_str());
     let (status, diverged_at) = match o.status {
         Status::Done => ("done", None),
         Status::Diverged { step } => ("diverged", Some(step)),
@@ -245,36 +257,30 @@ fn summary_row(variant: &Variant, result: &KindResult) -> SummaryRow {
     row.push("steps", o.steps_run);
     row.push("params", o.params);
     let last = o.history.last();
-    row.push_opt("final_test_accuracy", last.map(|r| r.test_accuracy));
-    row.push_opt("final_test_loss", last.map(|r| r.test_loss));
-    row.push_opt("final_train_accuracy", last.map(|r| r.train_accuracy));
+    row.push("final_test_accuracy", last.map(|r| r.test_accuracy));
+    row.push("final_test_loss", last.map(|r| r.test_loss));
+    row.push("final_train_accuracy", last.map(|r| r.train_accuracy));
     let best = o.history.iter().max_by(|a, b| {
         a.test_accuracy
             .total_cmp(&b.test_accuracy)
             .then(b.step.cmp(&a.step))
     });
-    row.push_opt("best_test_accuracy", best.map(|r| r.test_accuracy));
-    row.push_opt("best_step", best.map(|r| r.step));
-    let target = spec.eval.target_accuracy;
-    row.push_opt("target_accuracy", (target > 0.0).then_some(target));
-    let reached = o
-        .history
-        .iter()
-        .find(|r| target > 0.0 && r.test_accuracy >= target);
-    row.push_opt("steps_to_target", reached.map(|r| r.step));
-    row.push_opt("diverged_at_step", diverged_at);
-    row.push("train_seconds", format!("{:.3}", o.train_seconds));
+    row.push("best_test_accuracy", best.map(|r| r.test_accuracy));
+    row.push("best_step", best.map(|r| r.step));
+    row.push("diverged_at_step", diverged_at);
+    row.push("train_seconds", Value::Fixed(o.train_seconds, 3));
     let steps_per_sec = o.steps_run as f64 / o.train_seconds.max(1e-9);
-    row.push("steps_per_sec", format!("{steps_per_sec:.1}"));
+    row.push("steps_per_sec", Value::Fixed(steps_per_sec, 1));
     for (k, v) in &result.extra {
-        row.push_opt(k, *v);
+        row.push(k, *v);
     }
     for (k, v) in &variant.paper {
-        let text = match v {
-            toml::Value::String(s) => s.clone(),
-            other => other.to_string(),
+        // As the spec writes it (`72.0` stays `72.0`).
+        let value = match v {
+            toml::Value::String(s) => Value::Text(s.clone()),
+            other => Value::Text(other.to_string()),
         };
-        row.push(&format!("paper_{k}"), text);
+        row.push(&format!("paper_{k}"), value);
     }
     row
 }

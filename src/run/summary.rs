@@ -3,46 +3,147 @@
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
 use crate::util::fs::write_atomic;
 use crate::util::stats::mean_std;
 use crate::util::table::{Align, Column, Show, markdown_table};
 
-/// One variant's results as ordered `(column, value)` pairs.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct SummaryRow(pub Vec<(String, String)>);
+/// One summary value, typed until it is written.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// Written as Rust prints an f64: the shortest text that reads back the same.
+    Number(f64),
+    /// A number written with this many decimals (timings).
+    Fixed(f64, usize),
+    Text(String),
+    /// An empty cell (a metric this variant does not have).
+    Missing,
+}
 
-impl SummaryRow {
-    pub fn push(&mut self, key: &str, value: impl ToString) {
-        self.0.push((key.to_string(), value.to_string()));
-    }
-
-    pub fn push_opt(&mut self, key: &str, value: Option<impl ToString>) {
-        self.push(key, value.map(|v| v.to_string()).unwrap_or_default());
-    }
-
-    /// Replaces the value of `key` (appending it if absent).
-    pub fn set(&mut self, key: &str, value: String) {
-        match self.0.iter_mut().find(|(k, _)| k == key) {
-            Some(entry) => entry.1 = value,
-            None => self.0.push((key.to_string(), value)),
+impl Value {
+    pub fn number(&self) -> Option<f64> {
+        match self {
+            Value::Number(x) | Value::Fixed(x, _) => Some(*x),
+            Value::Text(_) | Value::Missing => None,
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
+    /// The cell as summary.csv and result.json write it.
+    pub fn text(&self) -> String {
+        match self {
+            Value::Number(x) => x.to_string(),
+            Value::Fixed(x, d) => format!("{x:.d$}"),
+            Value::Text(s) => s.clone(),
+            Value::Missing => String::new(),
+        }
+    }
+
+    /// The value a written cell holds: the inverse of [`Value::text`].
+    fn parse(s: &str) -> Value {
+        if s.is_empty() {
+            return Value::Missing;
+        }
+        let Ok(x) = s.parse::<f64>() else {
+            return Value::Text(s.to_string());
+        };
+        let decimals = s.split_once('.').map_or(0, |(_, f)| f.len());
+        [Value::Number(x), Value::Fixed(x, decimals)]
+            .into_iter()
+            .find(|v| v.text() == s)
+            .unwrap_or_else(|| Value::Text(s.to_string()))
+    }
+}
+
+impl From<f64> for Value {
+    fn from(x: f64) -> Self {
+        Value::Number(x)
+    }
+}
+
+impl From<u64> for Value {
+    fn from(x: u64) -> Self {
+        Value::Number(x as f64)
+    }
+}
+
+impl From<usize> for Value {
+    fn from(x: usize) -> Self {
+        Value::Number(x as f64)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Text(s.to_string())
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Text(s)
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Missing, Into::into)
+    }
+}
+
+/// One variant's results as ordered `(column, value)` pairs; result.json holds it as
+/// `[[column, text], ...]`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SummaryRow(Vec<(String, Value)>);
+
+impl SummaryRow {
+    pub fn push(&mut self, key: &str, value: impl Into<Value>) {
+        self.0.push((key.to_string(), value.into()));
+    }
+
+    /// Inserts `key` right after the column `after` (at the end if there is none).
+    pub fn insert_after(&mut self, after: &str, key: &str, value: impl Into<Value>) {
+        let at = self
+            .0
             .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+            .position(|(k, _)| k == after)
+            .map_or(self.0.len(), |i| i + 1);
+        self.0.insert(at, (key.to_string(), value.into()));
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn number(&self, key: &str) -> Option<f64> {
+        self.get(key)?.number()
+    }
+
+    /// The cell of `key` as written; empty when the row has no such column.
+    pub fn text(&self, key: &str) -> String {
+        self.get(key).map(Value::text).unwrap_or_default()
+    }
+
+    /// The `paper_*` columns, in order.
+    fn paper(&self) -> impl Iterator<Item = &(String, Value)> {
+        self.0.iter().filter(|(k, _)| k.starts_with("paper_"))
     }
 
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
-        write_atomic(path, &serde_json::to_vec_pretty(self)?)
+        let cells: Vec<(&str, String)> =
+            self.0.iter().map(|(k, v)| (k.as_str(), v.text())).collect();
+        write_atomic(path, &serde_json::to_vec_pretty(&cells)?)
     }
 
     pub fn read(path: &Path) -> anyhow::Result<Self> {
-        Ok(serde_json::from_slice(&std::fs::read(path)?)?)
+        let cells: Vec<(String, String)> = serde_json::from_slice(&std::fs::read(path)?)?;
+        Ok(Self(
+            cells
+                .into_iter()
+                .map(|(k, v)| {
+                    let value = Value::parse(&v);
+                    (k, value)
+                })
+                .collect(),
+        ))
     }
 }
 
@@ -64,7 +165,7 @@ pub fn write_csv(path: &Path, rows: &[SummaryRow]) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&cols)?;
     for row in rows {
-        w.write_record(cols.iter().map(|c| row.get(c).unwrap_or("")))?;
+        w.write_record(cols.iter().map(|c| row.text(c)))?;
     }
     write_atomic(path, &w.into_inner()?)
 }
@@ -102,24 +203,19 @@ pub fn table(rows: &[SummaryRow], columns_of_kind: &[Column]) -> String {
     };
     let cells: Vec<Vec<String>> = rows
         .iter()
-        .map(|r| {
-            cols.iter()
-                .map(|c| pretty(c, r.get(c).unwrap_or(""), show(c)))
-                .collect()
-        })
+        .map(|r| cols.iter().map(|c| pretty(c, r.get(c), show(c))).collect())
         .collect();
     let header: Vec<String> = cols.iter().map(|c| c.to_string()).collect();
     markdown_table(&header, &cells, Align::Left)
 }
 
-fn pretty(col: &str, v: &str, show: Option<Show>) -> String {
-    match v.parse::<f64>() {
-        Ok(x) if col.contains("accuracy") && x <= 1.0 => format!("{:.2}%", 100.0 * x),
-        Ok(x) if col == "steps_per_sec" => format!("{x:.0}"),
-        Ok(x) => show
-            .and_then(|s| s.format(x))
-            .unwrap_or_else(|| v.to_string()),
-        _ => v.to_string(),
+fn pretty(col: &str, v: Option<&Value>, show: Option<Show>) -> String {
+    let text = v.map(Value::text).unwrap_or_default();
+    match v.and_then(Value::number) {
+        Some(x) if col.contains("accuracy") && x <= 1.0 => format!("{:.2}%", 100.0 * x),
+        Some(x) if col == "steps_per_sec" => format!("{x:.0}"),
+        Some(x) => show.and_then(|s| s.format(x)).unwrap_or(text),
+        None => text,
     }
 }
 
@@ -128,11 +224,7 @@ pub fn markdown(rows: &[SummaryRow]) -> String {
     let cols = columns(rows);
     let cells: Vec<Vec<String>> = rows
         .iter()
-        .map(|r| {
-            cols.iter()
-                .map(|c| r.get(c).unwrap_or("").to_string())
-                .collect()
-        })
+        .map(|r| cols.iter().map(|c| r.text(c)).collect())
         .collect();
     markdown_table(&cols, &cells, Align::Right)
 }
@@ -155,7 +247,7 @@ pub fn seed_groups(rows: &[SummaryRow], groups: &[SeedGroup]) -> Vec<SummaryRow>
         .map(|g| {
             let members: Vec<&SummaryRow> = g.members.iter().map(|&i| &rows[i]).collect();
             let mut out = SummaryRow::default();
-            out.push("variant", &g.label);
+            out.push("variant", g.label.as_str());
             out.push("runs", members.len());
             out.push(
                 "seeds",
@@ -166,17 +258,14 @@ pub fn seed_groups(rows: &[SummaryRow], groups: &[SeedGroup]) -> Vec<SummaryRow>
                     .join(" "),
             );
             for metric in SEED_METRICS {
-                let values: Vec<f64> = members
-                    .iter()
-                    .filter_map(|r| r.get(metric)?.parse::<f64>().ok())
-                    .collect();
+                let values: Vec<f64> = members.iter().filter_map(|r| r.number(metric)).collect();
                 let (mean, std) = mean_std(&values).map_or((None, None), |(m, s)| (Some(m), s));
-                out.push_opt(&format!("{metric}_mean"), mean);
-                out.push_opt(&format!("{metric}_std"), std);
+                out.push(&format!("{metric}_mean"), mean);
+                out.push(&format!("{metric}_std"), std);
             }
             if let Some(first) = members.first() {
-                for (k, v) in first.0.iter().filter(|(k, _)| k.starts_with("paper_")) {
-                    out.push(k, v);
+                for (k, v) in first.paper() {
+                    out.push(k, v.clone());
                 }
             }
             out
@@ -198,10 +287,10 @@ pub fn seed_table(rows: &[SummaryRow]) -> String {
         .iter()
         .map(|r| {
             let mut out = SummaryRow::default();
-            out.push("variant", r.get("variant").unwrap_or(""));
-            out.push("runs", r.get("runs").unwrap_or(""));
+            out.push("variant", r.text("variant"));
+            out.push("runs", r.text("runs"));
             for metric in ["final_test_accuracy", "best_test_accuracy"] {
-                let get = |s: &str| r.get(&format!("{metric}_{s}"))?.parse::<f64>().ok();
+                let get = |s: &str| r.number(&format!("{metric}_{s}"));
                 let text = match (get("mean"), get("std")) {
                     (Some(m), Some(s)) => format!("{:.2}% ± {:.2}", 100.0 * m, 100.0 * s),
                     (Some(m), None) => format!("{:.2}%", 100.0 * m),
@@ -209,8 +298,8 @@ pub fn seed_table(rows: &[SummaryRow]) -> String {
                 };
                 out.push(&format!("{metric} (mean ± std)"), text);
             }
-            for (k, v) in r.0.iter().filter(|(k, _)| k.starts_with("paper_")) {
-                out.push(k, v);
+            for (k, v) in r.paper() {
+                out.push(k, v.clone());
             }
             out
         })
