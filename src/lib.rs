@@ -1,6 +1,6 @@
 //! runner: reproduces published deep-learning experiments from TOML specs on burn.
 
-pub mod analysis;
+pub(crate) mod analysis;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -9,7 +9,7 @@ pub mod detection;
 pub mod error;
 pub mod kinds;
 pub mod models;
-pub mod run;
-pub mod sweep;
+pub(crate) mod run;
+pub(crate) mod sweep;
 pub mod train;
 pub mod util;

@@ -14,7 +14,6 @@ pub struct Document {
     pub claims: Vec<ClaimResult>,
     pub markdown: String,
     pub csv: Vec<u8>,
-    pub claims_csv: Vec<u8>,
     /// Files written (with `out`).
     pub written: Vec<PathBuf>,
 }
@@ -96,7 +95,6 @@ pub fn build(
         claims,
         markdown,
         csv,
-        claims_csv,
         written,
     })
 }

@@ -38,7 +38,7 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
     });
     let existing = matches!(
         sweep::materialize(&dir, &plan, &text)?,
-        sweep::Materialized::Existing(_)
+        sweep::Materialized::Existing
     );
     progress::note(
         mode,

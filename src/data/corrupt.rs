@@ -59,17 +59,6 @@ pub enum ImageCorruption {
     Gaussian,
 }
 
-impl ImageCorruption {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ImageCorruption::None => "none",
-            ImageCorruption::ShuffledPixels => "shuffled_pixels",
-            ImageCorruption::RandomPixels => "random_pixels",
-            ImageCorruption::Gaussian => "gaussian",
-        }
-    }
-}
-
 /// A dataset as the randomization tests see it: corrupted as `spec` says (fixed by the seed),
 /// then whitened per image if `whiten_images`, with what the corruption changed.
 pub fn prepare(

@@ -66,15 +66,6 @@ pub fn warp_into(canvas: &Canvas, proposal: &BBox, size: usize, padding: usize, 
     }
 }
 
-/// The warps of `proposals` of one canvas, `size * size` values each, concatenated.
-pub fn warp_all(canvas: &Canvas, proposals: &[BBox], size: usize, padding: usize) -> Vec<f32> {
-    let mut out = vec![0.0; proposals.len() * size * size];
-    for (chunk, p) in out.chunks_exact_mut(size * size).zip(proposals) {
-        warp_into(canvas, p, size, padding, chunk);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -72,7 +72,6 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
         history: Vec::new(),
         steps_run: 1,
         train_seconds: seconds,
-        resumed_from: None,
         params: net.weights(),
     };
     let extra = vec![

@@ -28,10 +28,13 @@ pub struct KindDef {
     /// The kind's own summary columns shown in the end-of-run table, in order.
     pub columns: &'static [Column],
     /// `runner inspect`: layer tables of the spec's variants, for kinds that have them.
-    pub inspect: Option<fn(&LoadedSpec, &[String]) -> anyhow::Result<String>>,
+    pub inspect: Option<Inspect>,
     /// Datasets the kind reads besides `data` (loaded with it before any training).
     pub extra_datasets: fn(&ExperimentSpec) -> Vec<DataSpec>,
 }
+
+/// `runner inspect`'s report of the named variants (all when none is named).
+pub type Inspect = fn(&LoadedSpec, &[String]) -> anyhow::Result<String>;
 
 /// For kinds that read only `data`.
 pub fn no_extra_datasets(_: &ExperimentSpec) -> Vec<DataSpec> {

@@ -27,14 +27,6 @@ impl Layer {
     pub fn index(self) -> usize {
         self as usize
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Layer::Pool5 => "pool5",
-            Layer::Fc6 => "fc6",
-            Layer::Fc7 => "fc7",
-        }
-    }
 }
 
 /// The shape of the network.

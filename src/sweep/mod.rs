@@ -332,7 +332,7 @@ pub fn materialize(dir: &Path, plan: &Plan, spec_text: &str) -> anyhow::Result<M
                 existing.cells.len()
             );
         }
-        return Ok(Materialized::Existing(existing));
+        return Ok(Materialized::Existing);
     }
     std::fs::create_dir_all(dir.join("cells"))
         .map_err(|e| user_error!("cannot create sweep dir {}: {e}", dir.display()))?;
@@ -354,7 +354,8 @@ pub fn materialize(dir: &Path, plan: &Plan, spec_text: &str) -> anyhow::Result<M
 
 pub enum Materialized {
     New,
-    Existing(Plan),
+    /// The directory already held this plan (a sweep being continued).
+    Existing,
 }
 
 /// How many worker threads each of `jobs` processes gets on this machine (at least 1).

@@ -38,8 +38,6 @@ pub struct CellStatus {
 pub struct Status {
     pub plan: Plan,
     pub cells: Vec<CellStatus>,
-    /// Whether Slurm's queue was consulted.
-    pub asked_slurm: bool,
 }
 
 impl Status {
@@ -131,9 +129,5 @@ pub fn collect(sweep: &Path) -> anyhow::Result<Status> {
             detail,
         });
     }
-    Ok(Status {
-        plan,
-        cells,
-        asked_slurm: queue.is_some(),
-    })
+    Ok(Status { plan, cells })
 }

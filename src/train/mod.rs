@@ -107,7 +107,6 @@ pub struct Outcome {
     pub steps_run: u64,
     /// Wall time of training steps alone (evaluation and checkpoints excluded).
     pub train_seconds: f64,
-    pub resumed_from: Option<u64>,
     /// Trainable parameters of the model.
     pub params: usize,
 }
@@ -127,15 +126,11 @@ pub fn run<T: Task>(
     let metrics_path = cfg.dir.join("metrics.csv");
 
     let latest = checkpoint::list(cfg.dir)?.pop();
-    let resumed_from = match &latest {
-        Some(ck) => {
-            state = checkpoint::read_state(ck)?;
-            (model, optim) = checkpoint::restore(ck, model, optim)?;
-            task.load_state(ck)?;
-            Some(state.step)
-        }
-        None => None,
-    };
+    if let Some(ck) = &latest {
+        state = checkpoint::read_state(ck)?;
+        (model, optim) = checkpoint::restore(ck, model, optim)?;
+        task.load_state(ck)?;
+    }
     let mut metrics = MetricsFile::open(&metrics_path, &task.extra_metrics(), state.step)?;
     let mut history = metrics.rows().to_vec();
     observer.begin(t.steps, state.step);
@@ -153,7 +148,6 @@ pub fn run<T: Task>(
                 history,
                 steps_run: step + 1,
                 train_seconds: state.train_seconds + train_timer,
-                resumed_from,
                 // Counted after training: `val()` would initialize lazy parameters here and
                 // draw them from another state of the device's RNG.
                 params: trainable_params(&model),
@@ -210,7 +204,6 @@ pub fn run<T: Task>(
         history,
         steps_run: state.step,
         train_seconds: state.train_seconds + train_timer,
-        resumed_from,
         params: trainable_params(&model),
     })
 }

@@ -15,7 +15,6 @@ mod stats;
 
 pub use format::{csv, group_table, slug};
 pub use group::collect;
-pub use stats::{Stat, column_stat};
 
 /// One finished run.
 #[derive(Clone, Debug)]

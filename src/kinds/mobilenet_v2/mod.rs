@@ -82,7 +82,6 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
                 history: Vec::new(),
                 steps_run: 0,
                 train_seconds: 0.0,
-                resumed_from: None,
                 params: arch.params(),
             },
             extra,

@@ -86,7 +86,6 @@ fn train_stage<T: Task<Model = RcnnNet> + Keeps>(
                 history,
                 steps_run: rec.steps_run,
                 train_seconds: rec.train_seconds,
-                resumed_from: None,
                 params: rec.params,
             },
             digest: stage.digest,

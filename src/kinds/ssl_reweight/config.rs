@@ -19,16 +19,6 @@ pub enum Weighting {
     Learned,
 }
 
-impl Weighting {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Weighting::None => "none",
-            Weighting::Uniform => "uniform",
-            Weighting::Learned => "learned",
-        }
-    }
-}
-
 /// The built-in out-of-distribution source that needs no dataset: fixed images of uniform
 /// random pixels, drawn from the seed.
 pub const NOISE_OOD: &str = "uniform-noise";

@@ -206,7 +206,6 @@ pub fn run(
             history,
             steps_run: t.iterations,
             train_seconds: started.elapsed().as_secs_f64(),
-            resumed_from: None,
             params: labeled_only.theta.len(),
         },
         extra,
