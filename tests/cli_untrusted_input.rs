@@ -210,3 +210,157 @@ fn a_control_character_in_anything_that_reaches_the_slurm_script_is_refused() {
     assert!(!sweep.join("sweep.sbatch").exists());
     assert_eq!(pwned_files(root), Vec::<PathBuf>::new());
 }
+
+/// Runs the binary with `args` under an address-space limit of `limit` bytes, so that
+/// anything sized by a lying header fails here instead of eating the machine.
+fn run_limited(args: &[&str], limit: u64) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = runner();
+    cmd.args(args);
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.output().unwrap()
+}
+
+/// A clean user error (exit 1) that names `file`, not an abort or an internal error.
+fn assert_user_error_naming(out: &std::process::Output, file: &Path) -> String {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(1), "{:?}: {err}", out.status);
+    assert!(err.contains(&file.display().to_string()), "{err}");
+    assert!(!err.contains("internal error"), "{err}");
+    assert!(!err.contains("memory allocation"), "{err}");
+    err
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+#[test]
+fn a_cifar_tar_header_claiming_a_huge_member_is_a_clear_error() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("cifar10");
+    std::fs::create_dir(&dir).unwrap();
+    let archive = dir.join("cifar-10-binary.tar.gz");
+    let mut header = tar::Header::new_gnu();
+    header
+        .set_path("cifar-10-batches-bin/data_batch_1.bin")
+        .unwrap();
+    header.set_size(1 << 40);
+    header.set_mode(0o644);
+    header.set_cksum();
+    let mut tar = header.as_bytes().to_vec();
+    tar.extend_from_slice(&[0u8; 3073]);
+    std::fs::write(&archive, gzip(&tar)).unwrap();
+    let results = tempfile::tempdir().unwrap();
+    let out = run_limited(
+        &[
+            "run",
+            tiny_spec().to_str().unwrap(),
+            "--set",
+            "data.dataset=cifar10",
+            "--data-dir",
+            data.path().to_str().unwrap(),
+            "--results",
+            results.path().to_str().unwrap(),
+        ],
+        4 << 30,
+    );
+    let err = assert_user_error_naming(&out, &archive);
+    assert!(
+        err.contains("claims 1099511627776 bytes") || err.contains("SHA-256"),
+        "{err}"
+    );
+}
+
+/// A mnist-10k folder under `data` with the shipped labels and test files and `images` as
+/// its training images, stored under the decompressed name (so `data verify` reads it).
+fn mnist_with_train_images(data: &Path, images: &[u8]) -> PathBuf {
+    let dir = data.join("mnist-10k");
+    std::fs::create_dir(&dir).unwrap();
+    for f in [
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ] {
+        std::fs::copy(repo().join("data/mnist-10k").join(f), dir.join(f)).unwrap();
+    }
+    let path = dir.join("train-images-idx3-ubyte");
+    std::fs::write(&path, images).unwrap();
+    path
+}
+
+#[test]
+fn an_idx_gzip_bomb_stops_at_the_size_its_header_declares() {
+    // 10 images of 28x28, then 2 GiB more zeros as 64 gzip members of 32 MiB each.
+    let mut first = vec![0, 0, 8, 3, 0, 0, 0, 10, 0, 0, 0, 28, 0, 0, 0, 28];
+    first.resize(16 + 10 * 784, 0);
+    let mut bomb = gzip(&first);
+    let member = gzip(&vec![0u8; 32 << 20]);
+    for _ in 0..64 {
+        bomb.extend_from_slice(&member);
+    }
+    let data = tempfile::tempdir().unwrap();
+    let path = mnist_with_train_images(data.path(), &bomb);
+    let out = run_limited(
+        &["data", "verify", "mnist-10k", "--data-dir"]
+            .into_iter()
+            .chain([data.path().to_str().unwrap()])
+            .collect::<Vec<_>>(),
+        1 << 30,
+    );
+    let err = assert_user_error_naming(&out, &path);
+    assert!(err.contains("size mismatch"), "{err}");
+}
+
+#[test]
+fn idx_headers_claiming_huge_dims_are_clear_errors() {
+    let huge: [(&str, Vec<u8>); 3] = [
+        (
+            "truncated",
+            vec![
+                0, 0, 8, 3, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3,
+            ],
+        ),
+        (
+            "more than its gzip data can hold",
+            gzip(&[0, 0, 8, 3, 0, 0, 0xea, 0x60, 0, 0, 0, 28, 0, 0, 0, 28]),
+        ),
+        (
+            "overflow",
+            gzip(&[
+                0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            ]),
+        ),
+    ];
+    for (want, bytes) in huge {
+        let data = tempfile::tempdir().unwrap();
+        let path = mnist_with_train_images(data.path(), &bytes);
+        let out = run_limited(
+            &[
+                "data",
+                "verify",
+                "mnist-10k",
+                "--data-dir",
+                data.path().to_str().unwrap(),
+            ],
+            1 << 30,
+        );
+        let err = assert_user_error_naming(&out, &path);
+        assert!(err.contains(want), "{want}: {err}");
+    }
+}

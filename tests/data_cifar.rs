@@ -143,3 +143,63 @@ fn corrupt_batch_names_the_file() {
         "{err:#}"
     );
 }
+
+/// A tarball whose members inflate past what the CIFAR-10 archive can hold stops there.
+#[test]
+fn tarball_inflation_is_bounded() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.tar.gz");
+    let mut enc =
+        flate2::write::GzEncoder::new(File::create(&path).unwrap(), flate2::Compression::fast());
+    // A skipped member larger than the whole archive may be: its header tells no lie.
+    let size = cifar::MAX_TAR_BYTES + (8 << 20);
+    let mut header = tar::Header::new_gnu();
+    header.set_path("cifar-10-batches-bin/readme.html").unwrap();
+    header.set_size(size);
+    header.set_mode(0o644);
+    header.set_cksum();
+    enc.write_all(header.as_bytes()).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..size.div_ceil(1 << 20) {
+        enc.write_all(&zeros).unwrap();
+    }
+    enc.finish().unwrap();
+    let err = cifar::read_tar_gz(&path).unwrap_err();
+    assert!(is_user_error(&err));
+    assert!(
+        format!("{err:#}").contains("bomb.tar.gz: decompresses to more than"),
+        "{err:#}"
+    );
+
+    // A batch member claiming more than a batch holds is refused at its header.
+    let path = dir.path().join("liar.tar.gz");
+    let mut enc = flate2::write::GzEncoder::new(File::create(&path).unwrap(), Default::default());
+    let mut header = tar::Header::new_gnu();
+    header
+        .set_path("cifar-10-batches-bin/test_batch.bin")
+        .unwrap();
+    header.set_size(cifar::BATCH_BYTES + 1);
+    header.set_mode(0o644);
+    header.set_cksum();
+    enc.write_all(header.as_bytes()).unwrap();
+    enc.finish().unwrap();
+    let err = cifar::read_tar_gz(&path).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("the tar header of test_batch.bin claims 30730001 bytes"),
+        "{err:#}"
+    );
+
+    // An extracted batch file larger than a batch is refused before it is read.
+    let big = dir.path().join("data_batch_1.bin");
+    File::create(&big)
+        .unwrap()
+        .set_len(cifar::BATCH_BYTES + cifar::RECORD_LEN as u64)
+        .unwrap();
+    let err = cifar::read_batch(&big).unwrap_err();
+    assert!(is_user_error(&err));
+    assert!(
+        format!("{err:#}").contains("more than a CIFAR-10 batch file"),
+        "{err:#}"
+    );
+}

@@ -4,10 +4,12 @@
 //! `.bin` files or straight out of `cifar-10-binary.tar.gz`, so a fetched tarball is usable
 //! without unpacking it.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::path::Path;
+use std::rc::Rc;
 
 use anyhow::{Context, Result};
 use flate2::read::GzDecoder;
@@ -30,6 +32,14 @@ pub const TRAIN_FILES: [&str; 5] = [
 pub const TEST_FILE: &str = "test_batch.bin";
 /// The folder the tarball unpacks into.
 pub const ARCHIVE_DIR: &str = "cifar-10-batches-bin";
+/// Records in each published batch file.
+pub const BATCH_RECORDS: usize = 10_000;
+/// The size of each published batch file, the most any batch may hold: 30,730,000 bytes.
+pub const BATCH_BYTES: u64 = (BATCH_RECORDS * RECORD_LEN) as u64;
+/// The most `cifar-10-binary.tar.gz` may inflate to: its six batches plus 1 MiB for tar
+/// headers and the small files beside them. Inflation stops there, so a gzip bomb
+/// costs neither memory nor much time.
+pub const MAX_TAR_BYTES: u64 = 6 * BATCH_BYTES + (1 << 20);
 
 /// The records of one batch file, split into labels and pixels.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,9 +49,29 @@ pub struct Batch {
     pub pixels: Vec<u8>,
 }
 
-/// Reads one extracted batch file.
+/// Reads one extracted batch file, refusing (before reading) one larger than a published
+/// batch.
 pub fn read_batch(path: &Path) -> Result<Batch> {
-    let bytes = fs::read(path).map_err(|e| user_error!("cannot read {}: {e}", path.display()))?;
+    let cannot = |e: io::Error| user_error!("cannot read {}: {e}", path.display());
+    let file = File::open(path).map_err(cannot)?;
+    let len = file.metadata().map_err(cannot)?.len();
+    if len > BATCH_BYTES {
+        bail_user!(
+            "{}: {len} bytes, more than a CIFAR-10 batch file ({BATCH_BYTES} bytes, \
+             {BATCH_RECORDS} records); not a CIFAR-10 binary batch",
+            path.display()
+        );
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(BATCH_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > BATCH_BYTES {
+        bail_user!(
+            "{}: grew past {BATCH_BYTES} bytes while being read",
+            path.display()
+        );
+    }
     decode_batch(&bytes, &path.display().to_string())
 }
 
@@ -85,29 +115,90 @@ pub fn encode_batch(batch: &Batch) -> Vec<u8> {
     out
 }
 
-/// The `.bin` members of a CIFAR-10 tarball, keyed by file name (folders dropped). Reads the
-/// gzip stream once; other members are skipped.
+/// A reader that fails once more than `limit` bytes have been read through it, and says so
+/// in `hit` (the error itself may come back wrapped by the tar reader).
+struct Bounded<R> {
+    inner: R,
+    left: u64,
+    hit: Rc<Cell<bool>>,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            // At the limit: the stream may end here; one more byte is one too many.
+            let mut one = [0u8; 1];
+            if !buf.is_empty() && self.inner.read(&mut one)? > 0 {
+                self.hit.set(true);
+                return Err(io::Error::other("decompressed size limit reached"));
+            }
+            return Ok(0);
+        }
+        let max = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..max])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// The batch members of a CIFAR-10 tarball ([`TRAIN_FILES`] and [`TEST_FILE`], in any
+/// folder), keyed by file name. Reads the gzip stream once; other members are skipped. Every
+/// read is bounded: a member whose tar header claims more than [`BATCH_BYTES`] is refused
+/// before anything is allocated for it, and inflation stops at [`MAX_TAR_BYTES`].
 pub fn read_tar_gz(path: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
     let file = File::open(path).map_err(|e| user_error!("cannot read {}: {e}", path.display()))?;
-    let corrupt = |e: std::io::Error| {
-        user_error!(
-            "{}: corrupt or truncated tar.gz archive ({e})",
-            path.display()
-        )
+    let hit = Rc::new(Cell::new(false));
+    let gz = Bounded {
+        inner: GzDecoder::new(BufReader::new(file)),
+        left: MAX_TAR_BYTES,
+        hit: hit.clone(),
     };
-    let mut archive = tar::Archive::new(GzDecoder::new(BufReader::new(file)));
+    let corrupt = |e: io::Error| {
+        if hit.get() {
+            user_error!(
+                "{}: decompresses to more than {MAX_TAR_BYTES} bytes, more than the CIFAR-10 \
+                 archive holds (not the CIFAR-10 binary version, or a gzip bomb)",
+                path.display()
+            )
+        } else {
+            user_error!(
+                "{}: corrupt or truncated tar.gz archive ({e})",
+                path.display()
+            )
+        }
+    };
+    let mut archive = tar::Archive::new(gz);
     let mut members = BTreeMap::new();
     for entry in archive.entries().map_err(corrupt)? {
-        let mut entry = entry.map_err(corrupt)?;
+        let entry = entry.map_err(corrupt)?;
         let name = entry.path().map_err(corrupt)?;
         let Some(name) = name.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
             continue;
         };
-        if !entry.header().entry_type().is_file() || !name.ends_with(".bin") {
+        let wanted = TRAIN_FILES.contains(&name.as_str()) || name == TEST_FILE;
+        if !entry.header().entry_type().is_file() || !wanted {
             continue;
         }
-        let mut bytes = Vec::with_capacity(entry.size() as usize);
-        entry.read_to_end(&mut bytes).map_err(corrupt)?;
+        let size = entry.size();
+        if size > BATCH_BYTES {
+            bail_user!(
+                "{}: the tar header of {name} claims {size} bytes, more than a CIFAR-10 batch \
+                 ({BATCH_BYTES} bytes); the archive is corrupt or not CIFAR-10",
+                path.display()
+            );
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        entry.take(size).read_to_end(&mut bytes).map_err(corrupt)?;
+        if (bytes.len() as u64) < size {
+            bail_user!(
+                "{}: corrupt or truncated tar.gz archive ({name} ends after {} of the {size} \
+                 bytes its tar header claims)",
+                path.display(),
+                bytes.len()
+            );
+        }
         members.insert(name, bytes);
     }
     Ok(members)

@@ -5,7 +5,7 @@
 //! because mirrors and package managers do not agree on names.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -32,36 +32,56 @@ pub struct IdxImages {
     pub pixels: Vec<u8>,
 }
 
+/// The largest payload a header may declare: 2 GiB, four times EMNIST's largest file (and
+/// forty times MNIST's). Nothing larger is ever allocated, whatever a header says.
+pub const MAX_PAYLOAD: u64 = 1 << 31;
+/// Deflate cannot compress better than 1032:1, so a gzip file of `n` bytes inflates to at
+/// most about `1032 * n`: a header declaring more is a lie, found before anything is read.
+const DEFLATE_MAX_RATIO: u64 = 1032;
+
 /// Reads an images file (magic 0x00000803), raw or gzip.
 pub fn read_images(path: &Path) -> Result<IdxImages> {
-    let bytes = read_maybe_gzip(path)?;
-    let (dims, payload) = parse(&bytes, IMAGES_MAGIC).map_err(|e| at(path, e))?;
+    let (dims, pixels) = read_file(path, IMAGES_MAGIC)?;
     Ok(IdxImages {
         n: dims[0],
         rows: dims[1],
         cols: dims[2],
-        pixels: payload.to_vec(),
+        pixels,
     })
 }
 
 /// Reads a labels file (magic 0x00000801), raw or gzip.
 pub fn read_labels(path: &Path) -> Result<Vec<u8>> {
-    let bytes = read_maybe_gzip(path)?;
-    let (_, payload) = parse(&bytes, LABELS_MAGIC).map_err(|e| at(path, e))?;
-    Ok(payload.to_vec())
+    Ok(read_file(path, LABELS_MAGIC)?.1)
 }
 
-/// The file's bytes, gunzipped when they start with the gzip magic.
-pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
-    let raw = fs::read(path).map_err(|e| user_error!("cannot read {}: {e}", path.display()))?;
-    if !raw.starts_with(&GZIP_MAGIC) {
-        return Ok(raw);
-    }
-    let mut out = Vec::with_capacity(raw.len() * 4);
-    MultiGzDecoder::new(&raw[..])
-        .read_to_end(&mut out)
-        .map_err(|e| user_error!("{}: corrupt or truncated gzip data ({e})", path.display()))?;
-    Ok(out)
+/// Reads an IDX file, raw or gzip, from its header on: the payload size the header declares
+/// is checked against the file's length (raw) or what its gzip data can hold, and against
+/// [`MAX_PAYLOAD`], before anything is allocated; then exactly that much is read, and the
+/// stream must end there.
+fn read_file(path: &Path, magic: u32) -> Result<(Vec<usize>, Vec<u8>)> {
+    let cannot = |e: io::Error| user_error!("cannot read {}: {e}", path.display());
+    let mut file = fs::File::open(path).map_err(cannot)?;
+    let len = file.metadata().map_err(cannot)?.len();
+    let mut head = Vec::with_capacity(2);
+    (&mut file).take(2).read_to_end(&mut head).map_err(cannot)?;
+    let stream = io::Cursor::new(head.clone()).chain(BufReader::new(file));
+    let result = if head == GZIP_MAGIC {
+        let room = Room::AtMost(
+            len.saturating_mul(DEFLATE_MAX_RATIO),
+            "its gzip data can hold",
+        );
+        decode(MultiGzDecoder::new(stream), magic, room)
+    } else {
+        decode(stream, magic, Room::Exact(len))
+    };
+    result.map_err(|e| match e {
+        Failure::Format(msg) => at(path, msg),
+        Failure::Io(e) if head == GZIP_MAGIC => {
+            user_error!("{}: corrupt or truncated gzip data ({e})", path.display())
+        }
+        Failure::Io(e) => cannot(e),
+    })
 }
 
 /// Writes images as IDX, gzip-compressed when `gzip` (with a zero mtime, so output is
@@ -120,25 +140,67 @@ fn at(path: &Path, msg: String) -> anyhow::Error {
     user_error!("{}: {msg}", path.display())
 }
 
-/// Checks the header against `magic` and the payload size against the header; returns the
-/// dimensions and the payload. Errors say what is wrong without the path (the caller adds it).
-fn parse(bytes: &[u8], magic: u32) -> std::result::Result<(Vec<usize>, &[u8]), String> {
+/// How many payload bytes the stream can hold.
+#[derive(Clone, Copy)]
+enum Room {
+    /// The stream is exactly this long (a raw file, or bytes in memory).
+    Exact(u64),
+    /// At most this many bytes, for the reason given ("its gzip data can hold").
+    AtMost(u64, &'static str),
+}
+
+enum Failure {
+    /// What is wrong with the contents, without the path (the caller adds it).
+    Format(String),
+    /// Reading failed (for gzip: corrupt or truncated compressed data).
+    Io(io::Error),
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Failure {
+        Failure::Io(e)
+    }
+}
+
+impl From<String> for Failure {
+    fn from(msg: String) -> Failure {
+        Failure::Format(msg)
+    }
+}
+
+/// Up to `n` bytes of `r`: fewer only at the end of the stream.
+fn read_up_to(r: &mut impl Read, n: u64) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    r.take(n).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// Checks the header against `magic` and the payload size it declares against `room` and
+/// [`MAX_PAYLOAD`] before reading the payload; returns the dimensions and the payload.
+fn decode(
+    mut r: impl Read,
+    magic: u32,
+    room: Room,
+) -> std::result::Result<(Vec<usize>, Vec<u8>), Failure> {
     let want_dims = (magic & 0xff) as usize;
     let what = if want_dims == 3 { "images" } else { "labels" };
+    let bytes = read_up_to(&mut r, 4)?;
     if bytes.len() < 4 {
-        return Err(format!("not an IDX file: only {} bytes", bytes.len()));
+        return Err(format!("not an IDX file: only {} bytes", bytes.len()).into());
     }
     let got = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
     if bytes[0] != 0 || bytes[1] != 0 {
         return Err(format!(
             "not an IDX file: bad magic 0x{got:08x} (expected 0x{magic:08x}, {what})"
-        ));
+        )
+        .into());
     }
     if bytes[2] != UNSIGNED_BYTE {
         return Err(format!(
             "wrong IDX data type 0x{:02x} (magic 0x{got:08x}); only unsigned bytes (0x08) are supported",
             bytes[2]
-        ));
+        )
+        .into());
     }
     let ndims = bytes[3] as usize;
     if ndims != want_dims {
@@ -149,18 +211,21 @@ fn parse(bytes: &[u8], magic: u32) -> std::result::Result<(Vec<usize>, &[u8]), S
         };
         return Err(format!(
             "magic 0x{got:08x} declares {ndims} dimensions, expected {want_dims} for {what}{hint}"
-        ));
+        )
+        .into());
     }
     let header_len = 4 + 4 * ndims;
-    if bytes.len() < header_len {
+    let dim_bytes = read_up_to(&mut r, 4 * ndims as u64)?;
+    if dim_bytes.len() < 4 * ndims {
         return Err(format!(
             "truncated header: {} bytes, the header alone needs {header_len}",
-            bytes.len()
-        ));
+            4 + dim_bytes.len()
+        )
+        .into());
     }
-    let dims: Vec<usize> = bytes[4..header_len]
+    let dims: Vec<u32> = dim_bytes
         .chunks_exact(4)
-        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
     let shape = dims
         .iter()
@@ -169,20 +234,51 @@ fn parse(bytes: &[u8], magic: u32) -> std::result::Result<(Vec<usize>, &[u8]), S
         .join(" x ");
     let want = dims
         .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .try_fold(1u64, |acc, &d| acc.checked_mul(u64::from(d)))
         .ok_or_else(|| format!("header dimensions {shape} overflow"))?;
-    let have = bytes.len() - header_len;
-    if have != want {
-        let kind = if have < want {
-            "truncated"
-        } else {
-            "size mismatch"
-        };
-        return Err(format!(
-            "{kind}: header says {shape} = {want} bytes of {what}, the file holds {have}"
-        ));
+    let declares = format!("header says {shape} = {want} bytes of {what}");
+    match room {
+        Room::Exact(len) => {
+            let have = len.saturating_sub(header_len as u64);
+            if have != want {
+                let kind = if have < want {
+                    "truncated"
+                } else {
+                    "size mismatch"
+                };
+                return Err(format!("{kind}: {declares}, the file holds {have}").into());
+            }
+        }
+        Room::AtMost(max, why) if want > max => {
+            return Err(format!("{declares}, more than {why} ({max})").into());
+        }
+        Room::AtMost(..) => {}
     }
-    Ok((dims, &bytes[header_len..]))
+    if want > MAX_PAYLOAD {
+        return Err(format!(
+            "{declares}, more than the {MAX_PAYLOAD} this reader accepts (no IDX dataset is that large)"
+        )
+        .into());
+    }
+    let mut payload = Vec::with_capacity(want as usize);
+    (&mut r).take(want).read_to_end(&mut payload)?;
+    if (payload.len() as u64) < want {
+        return Err(format!("truncated: {declares}, the file holds {}", payload.len()).into());
+    }
+    // The stream must end here; reading to its end also checks a gzip trailer's CRC.
+    if !read_up_to(&mut r, 1)?.is_empty() {
+        return Err(format!("size mismatch: {declares}, the file holds more").into());
+    }
+    let dims = dims.into_iter().map(|d| d as usize).collect();
+    Ok((dims, payload))
+}
+
+/// [`decode`] of bytes in memory (tests and fuzzing): the same checks as a raw file.
+pub fn parse_bytes(bytes: &[u8], magic: u32) -> Result<(Vec<usize>, Vec<u8>)> {
+    decode(bytes, magic, Room::Exact(bytes.len() as u64)).map_err(|e| match e {
+        Failure::Format(msg) => user_error!("{msg}"),
+        Failure::Io(e) => user_error!("{e}"),
+    })
 }
 
 #[cfg(test)]
@@ -251,7 +347,7 @@ mod tests {
             ),
         ];
         for (bytes, want) in cases {
-            let err = parse(&bytes, IMAGES_MAGIC).unwrap_err();
+            let err = parse_bytes(&bytes, IMAGES_MAGIC).unwrap_err().to_string();
             assert!(err.contains(want), "expected {want:?} in {err:?}");
         }
     }
