@@ -144,6 +144,97 @@ fn corrupt_batch_names_the_file() {
     );
 }
 
+/// Arbitrary bytes as a batch, and small tarballs with mutated tar headers, sizes, names and
+/// compressed bytes: each one reads or fails with a user error, without a panic or an abort
+/// (a tar header may claim any size). Bounded in time.
+#[test]
+fn fuzz_cifar_readers_never_panic() {
+    use rand::{Rng, SeedableRng};
+    use std::io::Write;
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(0xc1fa);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fuzz.tar.gz");
+    let record = cifar::encode_batch(&batch(1));
+    let gzip = |b: &[u8]| {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(b).unwrap();
+        enc.finish().unwrap()
+    };
+    let check = |r: anyhow::Result<()>, what: &str| {
+        if let Err(e) = r {
+            assert!(is_user_error(&e), "not a user error on {what}: {e:#}");
+        }
+    };
+    let start = std::time::Instant::now();
+    let mut cases = 0;
+    while cases < 5_000 && start.elapsed() < std::time::Duration::from_secs(3) {
+        cases += 1;
+        // A batch: arbitrary bytes, or records with a byte changed here and there.
+        let mut b: Vec<u8> = if rng.random_bool(0.5) {
+            (0..rng.random_range(0..4 * cifar::RECORD_LEN))
+                .map(|_| rng.random())
+                .collect()
+        } else {
+            record[..cifar::RECORD_LEN * rng.random_range(0..=3)].to_vec()
+        };
+        if !b.is_empty() && rng.random_bool(0.5) {
+            let i = rng.random_range(0..b.len());
+            b[i] = rng.random();
+        }
+        let r = std::panic::catch_unwind(|| cifar::decode_batch(&b, "fuzz").map(|_| ()));
+        check(r.expect("decode_batch panicked"), "a batch");
+
+        // A tarball of one or two members whose headers may lie.
+        let mut tar = Vec::new();
+        for _ in 0..rng.random_range(1..=2) {
+            let name =
+                [TEST_FILE, TRAIN_FILES[0], "batches.meta.txt", "x.bin"][rng.random_range(0..4)];
+            let body_len = rng.random_range(0..=2 * cifar::RECORD_LEN);
+            let mut header = tar::Header::new_gnu();
+            header
+                .set_path(format!("cifar-10-batches-bin/{name}"))
+                .unwrap();
+            header.set_size(match rng.random_range(0..4) {
+                0 => rng.random(),
+                1 => 1 << rng.random_range(20..63),
+                _ => body_len as u64,
+            });
+            header.set_mode(0o644);
+            header.set_entry_type(if rng.random_bool(0.9) {
+                tar::EntryType::Regular
+            } else {
+                tar::EntryType::new(rng.random())
+            });
+            header.set_cksum();
+            let mut h = header.as_bytes().to_vec();
+            if rng.random_bool(0.3) {
+                let i = rng.random_range(0..h.len());
+                h[i] = rng.random();
+            }
+            tar.extend_from_slice(&h);
+            tar.extend((0..body_len).map(|i| record[i % record.len()]));
+            tar.resize(tar.len().div_ceil(512) * 512, 0);
+        }
+        if rng.random_bool(0.7) {
+            tar.extend_from_slice(&[0; 1024]);
+        }
+        let mut gz = gzip(&tar);
+        if rng.random_bool(0.2) {
+            let i = rng.random_range(0..gz.len());
+            gz[i] = rng.random();
+        }
+        if rng.random_bool(0.1) {
+            gz.truncate(rng.random_range(0..=gz.len()));
+        }
+        fs::write(&path, &gz).unwrap();
+        let r = std::panic::catch_unwind(|| cifar::read_tar_gz(&path).map(|_| ()));
+        let r = r.unwrap_or_else(|_| panic!("read_tar_gz panicked on {gz:02x?}"));
+        check(r, "a tarball");
+    }
+    eprintln!("{cases} cases in {:?}", start.elapsed());
+    assert!(cases > 100, "only {cases} cases ran");
+}
+
 /// A tarball whose members inflate past what the CIFAR-10 archive can hold stops there.
 #[test]
 fn tarball_inflation_is_bounded() {
