@@ -78,6 +78,15 @@ impl ExperimentSpec {
     }
 }
 
+/// The backends a spec may name; which ones a build has is `run::session::make_device`'s
+/// business.
+pub const DEVICES: [&str; 3] = ["flex", "wgpu", "cuda"];
+
+/// `unknown device ...` for a name not in [`DEVICES`].
+pub fn unknown_device(name: &str) -> String {
+    format!("unknown device `{name}`; expected {}", DEVICES.join(", "))
+}
+
 fn default_device() -> String {
     "flex".into()
 }

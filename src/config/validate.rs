@@ -59,12 +59,9 @@ fn generic(
     let (m, t, e) = (&spec.model, &spec.train, &spec.eval);
 
     require(
-        matches!(spec.device.as_str(), "flex" | "wgpu" | "cuda"),
+        super::DEVICES.contains(&spec.device.as_str()),
         "device",
-        format!(
-            "unknown device `{}`; expected flex, wgpu or cuda",
-            spec.device
-        ),
+        super::unknown_device(&spec.device),
     );
     if let Err(e) = crate::data::registry::spec(&spec.data.dataset) {
         require(false, "data.dataset", e.to_string());

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 
-use crate::config::{LoadedSpec, Variant};
+use crate::config::{self, LoadedSpec, Variant};
 use crate::data::DataOptions;
 use crate::kinds::{self, Context, Datasets, KindResult};
 use crate::run::manifest::{self, Manifest};
@@ -295,12 +295,10 @@ pub fn make_device(name: &str) -> anyhow::Result<Device> {
         #[cfg(feature = "cuda")]
         "cuda" => Ok(Device::cuda(0)),
         #[allow(unreachable_patterns)]
-        "flex" | "wgpu" | "cuda" => Err(user_error!(
+        known if config::DEVICES.contains(&known) => Err(user_error!(
             "this runner was built without the `{name}` backend; rebuild with \
              `cargo build --release --features {name}`"
         )),
-        other => Err(user_error!(
-            "unknown device `{other}`; expected flex, wgpu or cuda"
-        )),
+        other => Err(user_error!("{}", config::unknown_device(other))),
     }
 }
