@@ -67,6 +67,17 @@ pub struct Uses {
     pub stop_at_fit: bool,
 }
 
+impl Uses {
+    /// Reads none of them.
+    pub const NONE: Uses = Uses {
+        conv_archs: false,
+        corruption: false,
+        random_crop: false,
+        whiten: false,
+        stop_at_fit: false,
+    };
+}
+
 /// The resolved section of a spec's kind, kept as TOML until the kind reads it as its type.
 #[derive(Clone, Debug, PartialEq)]
 pub struct KindSection {

@@ -21,13 +21,7 @@ pub static KIND: KindDef = KindDef {
     schema: KindSchema {
         name: "bn_ablation",
         section: None,
-        uses: Uses {
-            conv_archs: false,
-            corruption: false,
-            random_crop: false,
-            whiten: false,
-            stop_at_fit: false,
-        },
+        uses: Uses::NONE,
         check,
     },
     paper: "Ioffe & Szegedy 2015, Batch Normalization",

@@ -32,13 +32,7 @@ pub static KIND: KindDef = KindDef {
     schema: KindSchema {
         name: "mobilenet_v2",
         section: Some(SectionDef::of::<MobilenetSpec>("mobilenet")),
-        uses: Uses {
-            conv_archs: false,
-            corruption: false,
-            random_crop: false,
-            whiten: false,
-            stop_at_fit: false,
-        },
+        uses: Uses::NONE,
         check: config::check,
     },
     paper: "Sandler et al. 2018, MobileNetV2",

@@ -42,13 +42,7 @@ pub static KIND: KindDef = KindDef {
     schema: KindSchema {
         name: "rcnn",
         section: Some(SectionDef::of::<RcnnSpec>("rcnn")),
-        uses: Uses {
-            conv_archs: false,
-            corruption: false,
-            random_crop: false,
-            whiten: false,
-            stop_at_fit: false,
-        },
+        uses: Uses::NONE,
         check: config::check,
     },
     paper: "Girshick et al. 2014, R-CNN",

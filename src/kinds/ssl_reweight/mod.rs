@@ -22,13 +22,7 @@ pub static KIND: KindDef = KindDef {
     schema: KindSchema {
         name: "ssl_reweight",
         section: Some(SectionDef::of::<SslSpec>("ssl")),
-        uses: Uses {
-            conv_archs: false,
-            corruption: false,
-            random_crop: false,
-            whiten: false,
-            stop_at_fit: false,
-        },
+        uses: Uses::NONE,
         check: config::check,
     },
     paper: "Ren, Yeh & Schwing 2020, Not All Unlabeled Data are Equal",
