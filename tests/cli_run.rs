@@ -8,6 +8,41 @@ use std::time::{Duration, Instant};
 use common::*;
 
 #[test]
+fn progress_lines_say_which_variant_its_rate_and_the_metrics_csv_values() {
+    let results = tempfile::tempdir().unwrap();
+    let out = runner()
+        .env("RUNNER_LOG_INTERVAL", "0")
+        .args(["run", tiny_spec().to_str().unwrap(), "--results"])
+        .arg(results.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("[bn] variant 2 of 2: step 60/60 (100%)"))
+        .unwrap_or_else(|| panic!("no last progress line of bn in:\n{err}"));
+    for part in [
+        "steps/s",
+        "s elapsed",
+        "ETA",
+        "test_accuracy ",
+        "test_loss ",
+        "train_loss ",
+    ] {
+        assert!(line.contains(part), "`{part}` missing from: {line}");
+    }
+    assert!(
+        err.contains("[baseline] variant 1 of 2: step 1/60"),
+        "{err}"
+    );
+    assert!(
+        err.contains("[bn] done after") && err.contains("(variant 2 of 2)"),
+        "{err}"
+    );
+}
+
+#[test]
 fn tiny_run_writes_a_complete_run_dir() {
     let results = tempfile::tempdir().unwrap();
     let out = run(&[

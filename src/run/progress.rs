@@ -28,29 +28,38 @@ impl Mode {
     }
 }
 
-/// Progress of one variant.
+/// Progress of one variant: steps, rate, elapsed time and ETA, which variant of how many, and
+/// the last evaluation's values under their metrics.csv names.
 pub struct VariantProgress {
     mode: Mode,
     name: String,
+    /// "variant 2 of 6".
+    position: String,
     total: u64,
+    /// Steps done when this session started (a resume starts past 0).
+    first: u64,
     bar: Option<ProgressBar>,
     started: Instant,
     last_line: Instant,
     interval: Duration,
     last_eval: Option<EvalRow>,
-    loss: f64,
 }
 
 impl VariantProgress {
-    pub fn new(mode: Mode, name: &str, total: u64, done: u64) -> Self {
+    /// Variant `index` (0-based) of `count`, `name`, `total` steps of which `done` are done.
+    pub fn new(mode: Mode, name: &str, index: usize, count: usize, total: u64, done: u64) -> Self {
+        let position = format!("variant {} of {count}", index + 1);
         let bar = (mode == Mode::Bar).then(|| {
             let bar = ProgressBar::new(total).with_position(done);
             bar.set_style(
-                ProgressStyle::with_template("{prefix:>12} [{bar:25}] {pos}/{len} {msg} ETA {eta}")
-                    .expect("valid template")
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{prefix} [{bar:25}] {pos}/{len} steps, {per_sec}, \
+                     {elapsed} elapsed, ETA {eta} | {msg}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
             );
-            bar.set_prefix(name.to_string());
+            bar.set_prefix(format!("[{name}] {position}"));
             bar
         });
         let interval = std::env::var("RUNNER_LOG_INTERVAL")
@@ -62,33 +71,43 @@ impl VariantProgress {
         Self {
             mode,
             name: name.to_string(),
+            position,
             total,
+            first: done,
             bar,
             started: now,
             last_line: now,
             interval,
             last_eval: None,
-            loss: f64::NAN,
         }
     }
 
+    /// The last evaluation under metrics.csv's column names.
     fn message(&self) -> String {
-        let mut msg = format!("loss {:.4}", self.loss);
-        if let Some(r) = &self.last_eval {
-            msg += &format!(" acc {:.2}%", 100.0 * r.test_accuracy);
+        match &self.last_eval {
+            Some(r) => format!(
+                "test_accuracy {:.2}%, test_loss {:.4}, train_loss {:.4} (step {})",
+                100.0 * r.test_accuracy,
+                r.test_loss,
+                r.train_loss,
+                r.step
+            ),
+            None => "not evaluated yet".into(),
         }
-        msg
     }
 
     fn line(&mut self, step: u64) {
         let elapsed = self.started.elapsed().as_secs_f64();
+        let rate = (step - self.first.min(step)) as f64 / elapsed.max(1e-9);
+        let eta = (self.total.saturating_sub(step)) as f64 / rate.max(1e-9);
         eprintln!(
-            "[{}] step {step}/{} ({:.0}%) {} | {:.0}s",
+            "[{}] {}: step {step}/{} ({:.0}%), {rate:.1} steps/s, {elapsed:.0}s elapsed, \
+             ETA {eta:.0}s | {}",
             self.name,
+            self.position,
             self.total,
-            100.0 * step as f64 / self.total as f64,
+            100.0 * step as f64 / self.total.max(1) as f64,
             self.message(),
-            elapsed
         );
         self.last_line = Instant::now();
     }
@@ -100,9 +119,10 @@ impl VariantProgress {
                     bar.finish_and_clear();
                 }
                 eprintln!(
-                    "[{}] {status} after {:.0}s: {}",
+                    "[{}] {status} after {:.0}s ({}): {}",
                     self.name,
                     self.started.elapsed().as_secs_f64(),
+                    self.position,
                     self.message()
                 );
             }
@@ -114,6 +134,7 @@ impl VariantProgress {
 impl Observer for VariantProgress {
     fn begin(&mut self, total: u64, done: u64) {
         self.total = total;
+        self.first = done;
         if let Some(bar) = &self.bar {
             bar.set_length(total);
             bar.set_position(done);
@@ -121,15 +142,11 @@ impl Observer for VariantProgress {
         }
     }
 
-    fn step(&mut self, step: u64, loss: f64) {
-        self.loss = loss;
+    fn step(&mut self, step: u64, _batch_loss: f64) {
         match self.mode {
             Mode::Bar => {
                 if let Some(bar) = &self.bar {
                     bar.set_position(step);
-                    if step.is_multiple_of(50) {
-                        bar.set_message(self.message());
-                    }
                 }
             }
             Mode::Lines if self.last_line.elapsed() >= self.interval => self.line(step),

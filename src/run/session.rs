@@ -115,7 +115,8 @@ fn execute(
     // Evaluations of the variants trained now; those finished in an earlier session have theirs
     // in metrics.csv.
     let mut histories: Vec<Option<Vec<EvalRow>>> = Vec::new();
-    for variant in &loaded.variants {
+    let count = loaded.variants.len();
+    for (index, variant) in loaded.variants.iter().enumerate() {
         let vdir = dir.join(&variant.name);
         let done = vdir.join("result.json");
         if done.exists() {
@@ -126,8 +127,14 @@ fn execute(
         std::fs::create_dir_all(&vdir)?;
         let name = opts.device.as_deref().unwrap_or(&variant.spec.device);
         let device = make_device(name)?.autodiff();
-        let mut observer =
-            VariantProgress::new(opts.mode, &variant.name, variant.spec.train.steps, 0);
+        let mut observer = VariantProgress::new(
+            opts.mode,
+            &variant.name,
+            index,
+            count,
+            variant.spec.train.steps,
+            0,
+        );
         let mut ctx = Context {
             device,
             dir: vdir.clone(),
