@@ -66,6 +66,18 @@ fn tiny_run_writes_a_complete_run_dir() {
     assert!(stdout(&out).contains("| variant"), "{}", stdout(&out));
     assert!(stderr(&out).contains("[bn] done"), "{}", stderr(&out));
 
+    // result.json is an object with typed values (`jq .final_test_accuracy` works).
+    let result: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("bn/result.json")).unwrap()).unwrap();
+    assert_eq!(result["variant"], "bn");
+    assert_eq!(result["steps"], 60);
+    assert!(
+        result["final_test_accuracy"]
+            .as_f64()
+            .is_some_and(|a| a > 0.0 && a <= 1.0)
+    );
+    assert!(result["diverged_at_step"].is_null());
+
     let summary = read_csv(&dir.join("summary.csv"));
     assert_eq!(summary.len(), 2);
     assert_eq!(summary[0]["variant"], "baseline");

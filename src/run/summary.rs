@@ -37,6 +37,38 @@ impl Value {
         }
     }
 
+    fn to_json(&self) -> serde_json::Value {
+        let number = |x: f64| {
+            if x.fract() == 0.0 && x.abs() < 9e15 {
+                // Whole numbers (steps, counts) as JSON integers.
+                serde_json::Value::from(x as i64)
+            } else {
+                serde_json::Number::from_f64(x)
+                    .map_or_else(|| serde_json::Value::String(x.to_string()), Into::into)
+            }
+        };
+        match self {
+            Value::Number(x) => number(*x),
+            // The value as written, so the JSON shows what summary.csv shows.
+            Value::Fixed(..) => number(self.text().parse().unwrap_or(f64::NAN)),
+            Value::Text(s) => serde_json::Value::String(s.clone()),
+            Value::Missing => serde_json::Value::Null,
+        }
+    }
+
+    fn from_json(v: &serde_json::Value) -> Value {
+        match v {
+            serde_json::Value::Null => Value::Missing,
+            serde_json::Value::Number(n) => n.as_f64().map_or(Value::Missing, Value::Number),
+            // NaN and the infinities are written as strings.
+            serde_json::Value::String(s) => match s.parse::<f64>() {
+                Ok(x) if !x.is_finite() => Value::Number(x),
+                _ => Value::Text(s.clone()),
+            },
+            other => Value::Text(other.to_string()),
+        }
+    }
+
     /// The value a written cell holds: the inverse of [`Value::text`].
     fn parse(s: &str) -> Value {
         if s.is_empty() {
@@ -89,8 +121,7 @@ impl<T: Into<Value>> From<Option<T>> for Value {
     }
 }
 
-/// One variant's results as ordered `(column, value)` pairs; result.json holds it as
-/// `[[column, text], ...]`.
+/// One variant's results as ordered `(column, value)` pairs.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SummaryRow(Vec<(String, Value)>);
 
@@ -127,23 +158,38 @@ impl SummaryRow {
         self.0.iter().filter(|(k, _)| k.starts_with("paper_"))
     }
 
+    /// result.json: one object, columns in order, numbers as JSON numbers (non-finite ones
+    /// as strings), text as strings, missing values as null.
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
-        let cells: Vec<(&str, String)> =
-            self.0.iter().map(|(k, v)| (k.as_str(), v.text())).collect();
-        write_atomic(path, &serde_json::to_vec_pretty(&cells)?)
+        let object: serde_json::Map<String, serde_json::Value> = self
+            .0
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect();
+        write_atomic(path, &serde_json::to_vec_pretty(&object)?)
     }
 
+    /// Reads result.json as [`SummaryRow::write`] writes it (or as a list of `[column, text]`
+    /// pairs, as runs before 0.2 wrote it).
     pub fn read(path: &Path) -> anyhow::Result<Self> {
-        let cells: Vec<(String, String)> = serde_json::from_slice(&std::fs::read(path)?)?;
-        Ok(Self(
-            cells
+        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path)?)?;
+        let cells = match json {
+            serde_json::Value::Object(map) => map
                 .into_iter()
-                .map(|(k, v)| {
-                    let value = Value::parse(&v);
-                    (k, value)
-                })
+                .map(|(k, v)| (k, Value::from_json(&v)))
                 .collect(),
-        ))
+            other => {
+                let pairs: Vec<(String, String)> = serde_json::from_value(other)?;
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let value = Value::parse(&v);
+                        (k, value)
+                    })
+                    .collect()
+            }
+        };
+        Ok(Self(cells))
     }
 }
 
