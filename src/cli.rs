@@ -48,11 +48,15 @@ pub enum Command {
         #[arg(long)]
         variant: Vec<String>,
     },
-    /// List experiment kinds and the specs under experiments/.
+    /// List experiment kinds and the specs under experiments/ (here, or in the repository this
+    /// runner was built from).
     List {
-        /// Directory searched for specs.
-        #[arg(long, default_value = "experiments")]
-        dir: PathBuf,
+        /// Directory searched for specs (default: ./experiments, else the build's repository's).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Each spec's whole description instead of its first sentence.
+        #[arg(long)]
+        long: bool,
     },
     /// Continue an interrupted run from its checkpoints.
     Resume {

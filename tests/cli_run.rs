@@ -326,3 +326,29 @@ fn list_shows_kinds_and_specs() {
     assert!(text.contains("bn_ablation"));
     assert!(text.contains("experiments/bn.toml"), "{text}");
 }
+
+#[test]
+fn list_shows_first_sentences_the_whole_text_with_long_and_works_from_anywhere() {
+    let text = stdout(&run(&["list"]));
+    let zhang = text
+        .lines()
+        .find(|l| l.contains("experiments/expressivity.toml"))
+        .unwrap_or_else(|| panic!("{text}"));
+    // "Zhang et al. 2017, ..." is not cut at "al.".
+    assert!(zhang.contains("Zhang et al. 2017, Theorem 1"), "{zhang}");
+    assert!(zhang.trim_end().ends_with('.'), "{zhang}");
+    let long = stdout(&run(&["list", "--long"]));
+    let zhang_long = long
+        .lines()
+        .find(|l| l.contains("experiments/expressivity.toml"))
+        .unwrap();
+    assert!(zhang_long.len() > zhang.len(), "{zhang_long}");
+
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_runner"))
+        .arg("list")
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    assert!(stdout(&out).contains("experiments/bn.toml"), "{}", stdout(&out));
+}

@@ -31,7 +31,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             sets,
             variant,
         } => check::inspect(&spec, &sets.sets, &variant),
-        Command::List { dir } => list::list(&dir),
+        Command::List { dir, long } => list::list(dir, long),
         Command::Resume { run_dir, exec } => run::resume(&run_dir, &exec),
         Command::Sweep(args) => sweep::sweep(*args),
         Command::RunCell {
