@@ -281,6 +281,50 @@ fn unfinished_and_duplicate_runs_are_skipped_and_nothing_found_is_an_error() {
     );
 }
 
+#[test]
+fn a_finished_run_without_summary_rows_is_skipped_as_corrupt() {
+    let t = fixture();
+    // A finished run (another lr, so a group of its own) whose summary.csv lost its rows:
+    // header only, then empty.
+    let cut = t.path().join("zz-cut");
+    fake_run(&cut, 0.3, 1, &[("a", 0.1, None, 10)], EXPECTS);
+    let header = std::fs::read_to_string(cut.join("summary.csv"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    for (text, why) in [
+        (header + "\n", "no rows"),
+        (String::new(), "no rows, no header"),
+    ] {
+        std::fs::write(cut.join("summary.csv"), text).unwrap();
+        let out = run(&["report", t.path().to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("skipped {}: ", cut.display()))
+                && err.contains(&format!(
+                    "summary.csv: {why} (a finished run has one per variant)"
+                )),
+            "{err}"
+        );
+        let md = stdout(&out);
+        assert!(!md.contains("train.lr=0.3"), "{md}");
+        assert!(!md.contains("over 0 seed"), "{md}");
+        assert!(md.contains("51.00 ± 1.41"), "{md}");
+
+        // On its own it is no finished run at all.
+        let out = run(&["report", cut.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("no finished runs") && err.contains(why),
+            "{err}"
+        );
+    }
+}
+
 /// `runner check` on tiny.toml plus `extra`; returns the exit code, stderr (with tiny's own
 /// claims counted away: `expect.N` of the first added claim reads `expect.0`), and the line
 /// number of `extra`'s first line.

@@ -145,5 +145,17 @@ fn read_summary(path: &Path) -> anyhow::Result<(Vec<String>, Rows)> {
         let name = row.get("variant").cloned().unwrap_or_default();
         rows.insert(name, row);
     }
+    if rows.is_empty() {
+        // Every finished run writes a row per variant: none means the file was cut or emptied.
+        return Err(user_error!(
+            "{}: no rows{} (a finished run has one per variant); the run is corrupt",
+            path.display(),
+            if headers.is_empty() {
+                ", no header"
+            } else {
+                ""
+            }
+        ));
+    }
     Ok((headers, rows))
 }
