@@ -231,10 +231,22 @@ fn killed_run_resumes_to_the_same_metrics() {
     assert!(killed_mid_run, "the run finished before it could be killed");
     let dir = only_run_dir(results.path(), "tiny");
     assert!(!dir.join("bn/result.json").exists());
+    // A second name for the killed run's metrics.csv: resume must put a new file in its place
+    // (written beside it, then renamed), not truncate and rewrite this one, which a kill
+    // during the rewrite would leave cut short.
+    let metrics = dir.join("bn/metrics.csv");
+    let before = std::fs::read(&metrics).unwrap();
+    let old_name = results.path().join("bn-metrics-before-resume.csv");
+    std::fs::hard_link(&metrics, &old_name).unwrap();
 
     let resumed = run(&["resume", dir.to_str().unwrap(), "-q"]);
     assert!(resumed.status.success(), "{}", stderr(&resumed));
     assert_eq!(metrics_of(&dir), metrics_of(&reference_dir));
+    assert_eq!(
+        std::fs::read(&old_name).unwrap(),
+        before,
+        "resume rewrote metrics.csv in place"
+    );
     let summary = read_csv(&dir.join("summary.csv"));
     let reference_summary = read_csv(&reference_dir.join("summary.csv"));
     for (a, b) in summary.iter().zip(&reference_summary) {

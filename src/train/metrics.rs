@@ -45,7 +45,9 @@ pub struct MetricsFile {
 
 impl MetricsFile {
     /// Opens the file for appending. Rows past `resume_step` (written after the checkpoint a
-    /// resumed run starts from) are dropped, since the resumed run writes them again.
+    /// resumed run starts from) are dropped, since the resumed run writes them again. The kept
+    /// rows go to a new file that is renamed over the old one, so a kill at any moment leaves
+    /// either the old file or the new one whole.
     pub fn open(path: &Path, extra: &[String], resume_step: u64) -> anyhow::Result<Self> {
         let header: Vec<String> = STANDARD_COLUMNS
             .iter()
@@ -57,14 +59,16 @@ impl MetricsFile {
             rows = read(path)?;
             rows.retain(|r| r.step <= resume_step);
         }
-        let mut file =
-            File::create(path).with_context(|| format!("creating {}", path.display()))?;
-        writeln!(file, "{}", header.join(","))?;
+        let mut text = header.join(",") + "\n";
         for row in &rows {
-            writeln!(file, "{}", format_row(row))?;
+            text += &format_row(row);
+            text.push('\n');
         }
-        file.sync_data()?;
-        let file = OpenOptions::new().append(true).open(path)?;
+        crate::util::fs::write_atomic(path, text.as_bytes())?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
         Ok(Self {
             path: path.to_path_buf(),
             file,
@@ -226,6 +230,47 @@ mod tests {
             read_table(&dir.path().join("none.csv")),
             Err(ReadError::Open(_))
         ));
+    }
+
+    fn row(step: u64) -> EvalRow {
+        EvalRow {
+            step,
+            epoch: 0.5,
+            lr: 0.1,
+            train_loss: 2.25,
+            train_accuracy: 0.125,
+            test_loss: 1.5,
+            test_accuracy: 0.5,
+            extra: vec![],
+        }
+    }
+
+    #[test]
+    fn resuming_replaces_the_file_by_a_rename_and_keeps_the_rows_up_to_the_checkpoint() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.csv");
+        let mut file = MetricsFile::open(&path, &[], 0).unwrap();
+        for step in [10, 20, 30] {
+            file.append(&row(step)).unwrap();
+        }
+        drop(file);
+        let before = std::fs::read(&path).unwrap();
+        // A second name for the old file: an in-place rewrite would change what it holds.
+        let old = dir.path().join("old.csv");
+        std::fs::hard_link(&path, &old).unwrap();
+        let inode = std::fs::metadata(&path).unwrap().ino();
+
+        let mut file = MetricsFile::open(&path, &[], 20).unwrap();
+        assert_eq!(file.rows(), [row(10), row(20)]);
+        assert_ne!(std::fs::metadata(&path).unwrap().ino(), inode);
+        assert_eq!(std::fs::read(&old).unwrap(), before);
+        file.append(&row(30)).unwrap();
+        drop(file);
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert_eq!(std::fs::read(&old).unwrap(), before);
+        // Nothing but the two names is left in the folder (no temporary file).
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .tempfile_in(dir)
         .with_context(context)?;
     tmp.write_all(bytes).with_context(context)?;
+    // On disk before the rename: after a crash the name holds the old bytes or the new ones.
+    tmp.as_file().sync_data().with_context(context)?;
     tmp.persist(path)
         .map_err(|e| e.error)
         .with_context(context)?;
