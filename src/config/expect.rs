@@ -5,6 +5,8 @@
 //! of its `metrics.csv`), and bounds it by a number, by the paper's figure with a tolerance, or
 //! by the same (or another) metric of another variant.
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 
 use super::load::{describe_serde_error, did_you_mean};
@@ -179,11 +181,12 @@ pub(super) fn validate(
     variants: &[&str],
     map: &SourceMap,
 ) -> anyhow::Result<()> {
+    let names: HashSet<&str> = variants.iter().copied().collect();
     for (i, e) in expects.iter().enumerate() {
         let at = |key: &str| map.locate(&format!("expect.{i}.{key}"));
         let fail = |key: &str, msg: String| user_error!("{}: expect.{i}.{key}: {msg}", at(key));
         let known = |name: &str, key: &str| -> anyhow::Result<()> {
-            if variants.contains(&name) {
+            if names.contains(name) {
                 Ok(())
             } else {
                 Err(fail(

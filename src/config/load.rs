@@ -1,7 +1,7 @@
 //! Reading a spec: TOML text -> base table + `[[variant]]` overrides + `--set` edits ->
 //! one validated [`ExperimentSpec`] per variant. Every error names where it came from.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::expect::{self, Expect};
@@ -94,6 +94,11 @@ pub fn load_str(
     let expects = expect::take(&mut base, &map)?;
 
     let names: Vec<String> = variants.iter().map(|v| v.name.clone()).collect();
+    let by_name: HashMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
     let mut warnings = Vec::new();
     for set in sets {
         if set.path[0] == "variant" {
@@ -103,7 +108,7 @@ pub fn load_str(
                     set.raw
                 );
             };
-            let Some(v) = variants.iter_mut().find(|v| &v.name == name) else {
+            let Some(&i) = by_name.get(name.as_str()) else {
                 bail_user!(
                     "--set {}: no variant `{name}`{}; variants: {}",
                     set.raw,
@@ -111,6 +116,7 @@ pub fn load_str(
                     names.join(", ")
                 );
             };
+            let v = &mut variants[i];
             overrides::apply(&mut v.table, &set.path[2..], set.value.clone(), &set.raw)?;
             v.sets.push(set.path[2..].join("."));
         } else {
@@ -137,10 +143,10 @@ pub fn load_str(
         .map(|s| s.path.join("."))
         .collect();
 
-    let mut resolved = Vec::new();
+    let mut resolved = Vec::with_capacity(variants.len());
     for raw in variants {
         let mut merged = base.clone();
-        deep_merge(&mut merged, raw.table.clone());
+        deep_merge(&mut merged, raw.table);
         let blame = Blame {
             map: &map,
             variant_prefix: raw.index.map(|i| format!("variant.{i}")),
@@ -159,9 +165,10 @@ pub fn load_str(
         });
     }
     let names: Vec<&str> = resolved.iter().map(|v| v.name.as_str()).collect();
+    let known: HashSet<&str> = names.iter().copied().collect();
     for v in &resolved {
         let target = &v.spec.eval.target_variant;
-        if !target.is_empty() && !names.contains(&target.as_str()) {
+        if !target.is_empty() && !known.contains(target.as_str()) {
             bail_user!(
                 "{}: eval.target_variant: no variant `{target}`{}; variants: {}",
                 map.locate("eval.target_variant"),
@@ -285,7 +292,8 @@ fn take_variants(base: &mut toml::Table, map: &SourceMap) -> anyhow::Result<Vec<
     if items.is_empty() {
         bail_user!("{}: `variant` is empty", map.locate("variant"));
     }
-    let mut out: Vec<RawVariant> = Vec::new();
+    let mut out: Vec<RawVariant> = Vec::with_capacity(items.len());
+    let mut seen: HashSet<String> = HashSet::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let at = map.locate(&format!("variant.{i}"));
         let toml::Value::Table(mut table) = item else {
@@ -311,7 +319,7 @@ fn take_variants(base: &mut toml::Table, map: &SourceMap) -> anyhow::Result<Vec<
                  '-', '_' and '.' (it names a directory)"
             );
         }
-        if out.iter().any(|v| v.name == name) {
+        if !seen.insert(name.clone()) {
             bail_user!("{name_at}: variant name `{name}` is used twice");
         }
         let paper = match table.remove("paper") {
