@@ -362,5 +362,117 @@ fn list_shows_first_sentences_the_whole_text_with_long_and_works_from_anywhere()
         .current_dir(elsewhere.path())
         .output()
         .unwrap();
-    assert!(stdout(&out).contains("experiments/bn.toml"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("experiments/bn.toml"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn a_spec_name_that_leaves_the_results_dir_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    std::fs::create_dir(&results).unwrap();
+    let spec = tmp.path().join("spec.toml");
+    // No variants: the name is the run's folder and the one variant's.
+    let lone = std::fs::read_to_string(tiny_spec())
+        .unwrap()
+        .split("[[variant]]")
+        .next()
+        .unwrap()
+        .replace("name = \"tiny\"", "name = \"../escaped\"");
+    std::fs::write(&spec, &lone).unwrap();
+    let res = results.to_str().unwrap();
+    let out = run(&["run", spec.to_str().unwrap(), "-q", "--results", res]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("name `../escaped` must be"),
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::write(&spec, lone.replace("../escaped", "lone")).unwrap();
+    let out = run(&[
+        "run",
+        spec.to_str().unwrap(),
+        "-q",
+        "--results",
+        res,
+        "--set",
+        "name=../../escaped",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--set name=../../escaped: name"),
+        "{}",
+        stderr(&out)
+    );
+    // Nothing was written anywhere: not beside the results dir, not in it.
+    let mut left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["results", "spec.toml"]);
+    assert_eq!(std::fs::read_dir(&results).unwrap().count(), 0);
+}
+
+#[test]
+fn resume_deletes_only_the_checkpoints_it_made() {
+    let results = tempfile::tempdir().unwrap();
+    let out = run(&[
+        "run",
+        tiny_spec().to_str().unwrap(),
+        "-q",
+        "--results",
+        results.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = only_run_dir(results.path(), "tiny");
+    let ck = dir.join("bn/checkpoints");
+    let names = |d: &std::path::Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&ck), ["step-0000000020", "step-0000000040"]);
+    // Someone else's files among the checkpoints, some with names close to ours.
+    let foreign = [
+        "notes",
+        "step-1",
+        "step-0000000040.bak",
+        ".tmp-other",
+        "step-x",
+    ];
+    for f in foreign {
+        std::fs::create_dir(ck.join(f)).unwrap();
+        std::fs::write(ck.join(f).join("keep.txt"), "mine").unwrap();
+    }
+    std::fs::write(ck.join("README"), "mine").unwrap();
+    // A stale temporary checkpoint (a save killed half-way) is ours to clean up.
+    std::fs::create_dir(ck.join(".tmp-step-0000000060")).unwrap();
+
+    // bn runs again from its step-20 checkpoint and saves step 40, which prunes the folder.
+    std::fs::remove_file(dir.join("bn/result.json")).unwrap();
+    std::fs::remove_dir_all(ck.join("step-0000000040")).unwrap();
+    let out = run(&["resume", dir.to_str().unwrap(), "-q"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut expected: Vec<String> = foreign.iter().map(|s| s.to_string()).collect();
+    expected.extend([
+        "README".into(),
+        "step-0000000020".into(),
+        "step-0000000040".into(),
+    ]);
+    expected.sort();
+    assert_eq!(names(&ck), expected);
+    for f in foreign {
+        assert_eq!(
+            std::fs::read_to_string(ck.join(f).join("keep.txt")).unwrap(),
+            "mine"
+        );
+    }
 }

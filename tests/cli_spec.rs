@@ -181,3 +181,76 @@ fn usage_errors_exit_1_and_help_exits_0() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("/nonexistent/spec.toml"));
 }
+
+const DIR_RULE: &str =
+    "must be non-empty and use only letters, digits, '-', '_' and '.' (it names a directory)";
+
+#[test]
+fn the_spec_name_is_checked_like_a_variant_name() {
+    // (TOML string body, as the message shows the name)
+    let bad = [
+        ("../../x", "../../x"),
+        ("/tmp/x", "/tmp/x"),
+        ("", ""),
+        ("..", ".."),
+        (".hidden", ".hidden"),
+        ("a/b", "a/b"),
+        ("a\\\\b", "a\\\\b"),
+        ("a\\nb", "a\\nb"),
+        ("a\\u0007b", "a\\u{7}b"),
+        ("a b", "a b"),
+    ];
+    for (body, shown) in bad {
+        // Without variants the name is also the one variant's folder; with them, the run's.
+        let lone = format!("name = \"{body}\"\nkind = \"bn_ablation\"\n");
+        let many = tiny().replace("name = \"tiny\"", &format!("name = \"{body}\""));
+        for text in [lone, many] {
+            let (code, err, _) = check(&text, &[]);
+            assert_eq!(code, Some(1), "{body}: {err}");
+            assert_eq!(err, format!("error: SPEC:1:1: name `{shown}` {DIR_RULE}"));
+        }
+    }
+    // A variant name breaks the same rule with the same words.
+    let (code, err, _) = check(&tiny().replace("name = \"bn\"", "name = \"a\\tb\""), &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        err,
+        format!("error: SPEC:32:1: variant name `a\\tb` {DIR_RULE}")
+    );
+}
+
+#[test]
+fn a_set_name_is_checked_like_the_file_name() {
+    let lone = "name = \"lone\"\nkind = \"bn_ablation\"\n".to_string();
+    for text in [tiny(), lone] {
+        for (value, shown) in [
+            ("../../x", "../../x"),
+            ("/tmp/x", "/tmp/x"),
+            ("", ""),
+            ("..", ".."),
+            ("a\\b", "a\\\\b"),
+            ("a\nb", "a\\nb"),
+        ] {
+            let set = format!("name={value}");
+            let (code, err, _) = check(&text, &[&set]);
+            assert_eq!(code, Some(1), "{set}: {err}");
+            assert_eq!(
+                err,
+                format!(
+                    "error: --set {}: name `{shown}` {DIR_RULE}",
+                    set.escape_debug()
+                )
+            );
+        }
+        let (code, err, _) = check(&text, &["name=fine-name_2.0"]);
+        assert_eq!(code, Some(0), "{err}");
+    }
+    // A variant's name is not the spec's to change by --set (it was a way to give one variant
+    // a spec name of its own).
+    let (code, err, _) = check(&tiny(), &["variant.bn.name=../x"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("a variant's name is fixed by the spec"),
+        "{err}"
+    );
+}

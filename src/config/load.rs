@@ -116,6 +116,13 @@ pub fn load_str(
                     names.join(", ")
                 );
             };
+            if set.path[2] == "name" {
+                bail_user!(
+                    "--set {}: a variant's name is fixed by the spec (it names the variant's \
+                     directory); the spec's own name is --set name=...",
+                    set.raw
+                );
+            }
             let v = &mut variants[i];
             overrides::apply(&mut v.table, &set.path[2..], set.value.clone(), &set.raw)?;
             v.sets.push(set.path[2..].join("."));
@@ -137,6 +144,7 @@ pub fn load_str(
             }
         }
     }
+    check_spec_name(&base, sets, &map)?;
     let base_sets: Vec<String> = sets
         .iter()
         .filter(|s| s.path[0] != "variant")
@@ -268,13 +276,49 @@ struct RawVariant {
     sets: Vec<String>,
 }
 
+/// Why `name` cannot name a directory, or `None` when it can: the rule for the spec's name and
+/// for variant names alike. It admits no path separator, no `..`, no control character.
+fn dir_name_problem(name: &str) -> Option<String> {
+    let ok = !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    (!ok).then(|| {
+        format!(
+            "`{}` must be non-empty and use only letters, digits, '-', '_' and '.' (it names \
+             a directory)",
+            name.escape_debug()
+        )
+    })
+}
+
+/// Checks the spec's own `name` (the folder of its runs under the results dir), as the file
+/// or the last `--set name=...` gives it. A name that is not a string is left to the schema.
+fn check_spec_name(base: &toml::Table, sets: &[Override], map: &SourceMap) -> anyhow::Result<()> {
+    let Some(toml::Value::String(name)) = base.get("name") else {
+        return Ok(());
+    };
+    let Some(problem) = dir_name_problem(name) else {
+        return Ok(());
+    };
+    match sets.iter().rev().find(|s| s.path == ["name"]) {
+        Some(set) => bail_user!("--set {}: name {problem}", set.raw.escape_debug()),
+        None => bail_user!("{}: name {problem}", map.locate("name")),
+    }
+}
+
 fn take_variants(base: &mut toml::Table, map: &SourceMap) -> anyhow::Result<Vec<RawVariant>> {
     let Some(value) = base.remove("variant") else {
+        // The implicit single variant is named after the spec, as the file names it.
         let name = base
             .get("name")
             .and_then(|v| v.as_str())
             .unwrap_or("main")
             .to_string();
+        if let Some(problem) = dir_name_problem(&name) {
+            bail_user!("{}: name {problem}", map.locate("name"));
+        }
         return Ok(vec![RawVariant {
             index: None,
             name,
@@ -308,16 +352,8 @@ fn take_variants(base: &mut toml::Table, map: &SourceMap) -> anyhow::Result<Vec<
             None => bail_user!("{at}: variant {} has no `name`", i + 1),
         };
         let name_at = map.locate(&format!("variant.{i}.name"));
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            || name.starts_with('.')
-        {
-            bail_user!(
-                "{name_at}: variant name `{name}` must be non-empty and use only letters, digits, \
-                 '-', '_' and '.' (it names a directory)"
-            );
+        if let Some(problem) = dir_name_problem(&name) {
+            bail_user!("{name_at}: variant name {problem}");
         }
         if !seen.insert(name.clone()) {
             bail_user!("{name_at}: variant name `{name}` is used twice");

@@ -1,6 +1,10 @@
 //! Checkpoints: model, optimizer and loop state in one directory per step, written under a
 //! temporary name and renamed into place, so a kill at any moment leaves either the old set or
 //! the new one — never a half-written checkpoint.
+//!
+//! The folder holds `step-NNNNNNNNNN` (a checkpoint) and `.tmp-step-NNNNNNNNNN` (one being
+//! written) directories. Only entries with exactly these names, as [`step_name`] spells them,
+//! are ever read or deleted; anything else in the folder is left alone.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -10,7 +14,8 @@ use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use serde::{Deserialize, Serialize};
 
-use crate::user_error;
+use crate::util::fs::join_inside;
+use crate::{bail_user, user_error};
 
 const MODEL: &str = "model.bpk";
 const OPTIMIZER: &str = "optimizer.bpk";
@@ -29,8 +34,65 @@ pub struct LoopState {
     pub train_seconds: f64,
 }
 
-pub fn dir(variant_dir: &Path) -> PathBuf {
-    variant_dir.join("checkpoints")
+const TMP: &str = ".tmp-";
+
+pub fn dir(variant_dir: &Path) -> anyhow::Result<PathBuf> {
+    join_inside(variant_dir, &["checkpoints"])
+}
+
+/// The folder name of the checkpoint after `step` steps.
+fn step_name(step: u64) -> String {
+    format!("step-{step:010}")
+}
+
+/// The step of a checkpoint folder named exactly as [`step_name`] names it.
+fn parse_step_name(name: &str) -> Option<u64> {
+    let step: u64 = name.strip_prefix("step-")?.parse().ok()?;
+    (step_name(step) == name).then_some(step)
+}
+
+/// The checkpoint folder's entries that this module made.
+struct Entries {
+    /// `(step, path)` of the completed checkpoints, oldest first.
+    done: Vec<(u64, PathBuf)>,
+    /// Temporary checkpoints (left by a save that was killed).
+    tmp: Vec<PathBuf>,
+}
+
+/// The entries of `root` that this module made; symbolic links and entries of any other name
+/// are not ours and are left out.
+fn entries(root: &Path) -> anyhow::Result<Entries> {
+    let (mut done, mut tmp) = (Vec::new(), Vec::new());
+    let read = fs::read_dir(root).with_context(|| format!("reading {}", root.display()))?;
+    for e in read {
+        let e = e.with_context(|| format!("reading {}", root.display()))?;
+        if !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let Some(name) = e.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if let Some(step) = parse_step_name(&name) {
+            done.push((step, join_inside(root, &[&name])?));
+        } else if name.strip_prefix(TMP).and_then(parse_step_name).is_some() {
+            tmp.push(join_inside(root, &[&name])?);
+        }
+    }
+    done.sort();
+    Ok(Entries { done, tmp })
+}
+
+/// The checkpoint folder, refusing one that is a symbolic link (writes and deletions would
+/// happen wherever it points).
+fn real_dir(variant_dir: &Path) -> anyhow::Result<PathBuf> {
+    let root = dir(variant_dir)?;
+    if fs::symlink_metadata(&root).is_ok_and(|m| m.file_type().is_symlink()) {
+        bail_user!(
+            "{} is a symbolic link; checkpoints are only written into a real directory",
+            root.display()
+        );
+    }
+    Ok(root)
 }
 
 pub fn save<M: Module>(
@@ -41,10 +103,10 @@ pub fn save<M: Module>(
     keep: usize,
     task_state: &dyn Fn(&Path) -> anyhow::Result<()>,
 ) -> anyhow::Result<PathBuf> {
-    let root = dir(variant_dir);
+    let root = real_dir(variant_dir)?;
     fs::create_dir_all(&root)?;
-    let name = format!("step-{:010}", state.step);
-    let tmp = root.join(format!(".tmp-{name}"));
+    let name = step_name(state.step);
+    let tmp = join_inside(&root, &[&format!("{TMP}{name}")])?;
     if tmp.exists() {
         fs::remove_dir_all(&tmp)?;
     }
@@ -58,7 +120,7 @@ pub fn save<M: Module>(
         .map_err(|e| anyhow::anyhow!("writing optimizer checkpoint: {e:?}"))?;
     fs::write(tmp.join(STATE), serde_json::to_vec_pretty(state)?)?;
     task_state(&tmp)?;
-    let done = root.join(&name);
+    let done = join_inside(&root, &[&name])?;
     if done.exists() {
         fs::remove_dir_all(&done)?;
     }
@@ -69,34 +131,22 @@ pub fn save<M: Module>(
 
 /// Completed checkpoints, oldest first.
 pub fn list(variant_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let root = dir(variant_dir);
+    let root = real_dir(variant_dir)?;
     if !root.exists() {
         return Ok(Vec::new());
     }
-    let mut found: Vec<PathBuf> = fs::read_dir(&root)?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with("step-"))
-        .map(|e| e.path())
-        .collect();
-    found.sort();
-    Ok(found)
+    Ok(entries(&root)?.done.into_iter().map(|(_, p)| p).collect())
 }
 
+/// Deletes the temporary checkpoints left by a killed save and all but the newest `keep`
+/// completed ones; nothing else.
 fn prune(root: &Path, keep: usize) -> anyhow::Result<()> {
-    let mut all: Vec<PathBuf> = fs::read_dir(root)?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .collect();
-    all.sort();
-    let (done, stale): (Vec<PathBuf>, Vec<PathBuf>) = all.into_iter().partition(|p| {
-        p.file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("step-"))
-    });
-    for p in stale {
-        fs::remove_dir_all(p)?;
+    let Entries { done, tmp } = entries(root)?;
+    for p in tmp {
+        fs::remove_dir_all(&p).with_context(|| format!("removing {}", p.display()))?;
     }
-    for p in &done[..done.len().saturating_sub(keep)] {
-        fs::remove_dir_all(p)?;
+    for (_, p) in &done[..done.len().saturating_sub(keep)] {
+        fs::remove_dir_all(p).with_context(|| format!("removing {}", p.display()))?;
     }
     Ok(())
 }
@@ -123,4 +173,78 @@ pub fn restore<M: Module>(
         .load(&optim_path)
         .map_err(|e| user_error!("cannot load checkpoint {}: {e:?}", optim_path.display()))?;
     Ok((model, optim))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_entries_named_as_this_module_names_them_are_listed_or_pruned() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = dir(tmp.path()).unwrap();
+        let ours = [
+            step_name(20),
+            step_name(40),
+            step_name(60),
+            step_name(12_345_678_901),
+        ];
+        let stale = format!("{TMP}{}", step_name(80));
+        let foreign = [
+            "notes",
+            "step-1",
+            "step-00000000x0",
+            "step-000000002",
+            "step-+000000020",
+            ".tmp-other",
+            ".tmp-step-1",
+            "keep-me.step-0000000020",
+        ];
+        for n in ours
+            .iter()
+            .map(String::as_str)
+            .chain([stale.as_str()])
+            .chain(foreign)
+        {
+            fs::create_dir_all(root.join(n)).unwrap();
+        }
+        // A file with a checkpoint's name, and a link to a directory outside: not ours either.
+        fs::write(root.join(step_name(1)), "x").unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        fs::create_dir(outside.path().join("precious")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join(step_name(2))).unwrap();
+
+        let listed: Vec<String> = list(tmp.path())
+            .unwrap()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(listed, ours);
+
+        prune(&root, 2).unwrap();
+        let mut left: Vec<String> = fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let mut expected: Vec<String> = foreign.iter().map(|s| s.to_string()).collect();
+        expected.extend([
+            step_name(1),
+            step_name(2),
+            step_name(60),
+            step_name(12_345_678_901),
+        ]);
+        expected.sort();
+        assert_eq!(left, expected);
+        assert!(outside.path().join("precious").is_dir());
+    }
+
+    #[test]
+    fn a_checkpoint_folder_that_is_a_symlink_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), tmp.path().join("checkpoints")).unwrap();
+        let err = list(tmp.path()).unwrap_err().to_string();
+        assert!(err.contains("is a symbolic link"), "{err}");
+    }
 }

@@ -1,8 +1,36 @@
-//! Writing files so that readers never see half of one.
+//! Writing files so that readers never see half of one, and building the paths they go to so
+//! that none leaves the directory it is meant for.
 
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::Context;
+
+/// `base` joined with `names`, each of which must be exactly one path component: not empty,
+/// not `.` or `..`, no `/` or `\`, no control character (so nothing absolute either). The
+/// result is provably inside `base`; every directory the tool creates under the results dir (run,
+/// variant, checkpoint dirs) is made through this, so a name that slipped past validation is an
+/// error here rather than a write elsewhere.
+pub fn join_inside(base: &Path, names: &[&str]) -> anyhow::Result<PathBuf> {
+    let mut out = base.to_path_buf();
+    for name in names {
+        let mut parts = Path::new(name).components();
+        let one_normal = matches!(
+            (parts.next(), parts.next()),
+            (Some(Component::Normal(c)), None) if c == std::ffi::OsStr::new(name)
+        );
+        if !one_normal || name.contains(['/', '\\']) || name.chars().any(char::is_control) {
+            anyhow::bail!(
+                "refusing to use `{}` as a name under {}: it must be a single path component \
+                 (no '/', '\\', '..', '.' or control characters)",
+                name.escape_debug(),
+                base.display()
+            );
+        }
+        out.push(name);
+    }
+    debug_assert!(out.starts_with(base));
+    Ok(out)
+}
 
 /// Writes `bytes` to `path` via a temporary file and a rename, so readers never see half a file.
 /// The temporary file has a unique name in the same directory, so two processes writing the
@@ -30,6 +58,27 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn join_inside_accepts_plain_names_and_refuses_everything_that_could_leave_base() {
+        let base = Path::new("/r/results");
+        assert_eq!(
+            super::join_inside(base, &["tiny", "20250101-000000"]).unwrap(),
+            base.join("tiny/20250101-000000")
+        );
+        assert_eq!(super::join_inside(base, &[]).unwrap(), base);
+        for bad in [
+            "", ".", "..", "/", "/tmp/x", "../x", "a/..", "a/b", "a/", "./a", "a\\b", "a\nb",
+            "a\tb", "a\0b", "\u{7f}",
+        ] {
+            let err = super::join_inside(base, &["ok", bad])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("single path component"), "{bad:?}: {err}");
+        }
+    }
+
     #[test]
     fn concurrent_atomic_writes_each_land_whole() {
         let tmp = tempfile::tempdir().unwrap();
