@@ -8,6 +8,7 @@ use crate::cli::SweepArgs;
 use crate::run::progress::{self, Mode};
 use crate::run::session;
 use crate::sweep::{self, Plan, local, slurm, status};
+use crate::util::fs::join_inside;
 use crate::util::table::{Align, markdown_table};
 
 pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
@@ -31,11 +32,13 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
     for w in &warnings {
         progress::note(mode, &format!("warning: {w}"));
     }
-    let dir = a.dir.clone().unwrap_or_else(|| {
-        a.results
-            .join(&plan.name)
-            .join(format!("sweep-{}", plan.digest()))
-    });
+    let dir = match &a.dir {
+        Some(d) => d.clone(),
+        None => join_inside(
+            &a.results,
+            &[&plan.name, &format!("sweep-{}", plan.digest())],
+        )?,
+    };
     let existing = matches!(
         sweep::materialize(&dir, &plan, &text)?,
         sweep::Materialized::Existing

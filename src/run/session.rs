@@ -117,7 +117,7 @@ fn execute(
     let mut histories: Vec<Option<Vec<EvalRow>>> = Vec::new();
     let count = loaded.variants.len();
     for (index, variant) in loaded.variants.iter().enumerate() {
-        let vdir = dir.join(&variant.name);
+        let vdir = run_dir::variant_dir(dir, &variant.name)?;
         let done = vdir.join("result.json");
         if done.exists() {
             rows.push(SummaryRow::read(&done)?);
@@ -238,7 +238,9 @@ fn add_targets(
             Some(t) => {
                 let history = match history {
                     Some(h) => h,
-                    None => metrics::read(&dir.join(&variant.name).join("metrics.csv"))?,
+                    None => metrics::read(
+                        &run_dir::variant_dir(dir, &variant.name)?.join("metrics.csv"),
+                    )?,
                 };
                 history
                     .iter()
