@@ -150,7 +150,7 @@ fn execute(
     }
     add_targets(loaded, dir, &mut rows, histories)?;
     summary::write_csv(&dir.join("summary.csv"), &rows)?;
-    let seed_rows = summary::seed_groups(&rows, &seed_groups(loaded));
+    let seed_rows = summary::seed_rows(&rows, &variants_differing_in_seed(loaded));
     if !seed_rows.is_empty() {
         summary::write_csv(&dir.join("summary_seeds.csv"), &seed_rows)?;
     }
@@ -166,7 +166,7 @@ fn execute(
 
 /// Groups of two or more variants whose resolved specs are equal except for `seed`, labelled
 /// by the first member's name without a trailing seed suffix (`-s1`, `_seed2`, `.3`).
-fn seed_groups(loaded: &LoadedSpec) -> Vec<summary::SeedGroup> {
+fn variants_differing_in_seed(loaded: &LoadedSpec) -> Vec<summary::SeedGroup> {
     let key = |v: &Variant| {
         let mut spec = v.spec.clone();
         spec.seed = 0;

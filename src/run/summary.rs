@@ -287,7 +287,7 @@ pub const SEED_METRICS: [&str; 4] = [
 /// label), `runs`, `seeds`, then `<metric>_mean` and `<metric>_std` (sample standard
 /// deviation, n - 1) for each of [`SEED_METRICS`] over the runs that have it, then the first
 /// member's `paper_*` columns.
-pub fn seed_groups(rows: &[SummaryRow], groups: &[SeedGroup]) -> Vec<SummaryRow> {
+pub fn seed_rows(rows: &[SummaryRow], groups: &[SeedGroup]) -> Vec<SummaryRow> {
     groups
         .iter()
         .map(|g| {
