@@ -24,6 +24,7 @@ use self::config::RcnnSpec;
 use self::detect::{RegionSet, best_truth};
 use super::{Context, KindDef, KindResult, no_extra_datasets};
 use crate::config::{ExperimentSpec, KindSchema, Schedule, SectionDef, Uses};
+use crate::data::Dataset;
 use crate::detection::ap;
 use crate::detection::canvas;
 use crate::detection::draw;
@@ -82,60 +83,16 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
     let classes = data.num_classes;
     let class_names: Vec<String> = (0..classes).map(|c| c.to_string()).collect();
 
-    // Canvases: cheap and deterministic, so rebuilt per variant; written once as a dataset.
-    let ccfg = &r.canvas;
-    let (train_canvases, test_canvases) =
-        canvas::generate_splits(&data, ccfg, r.train_canvases, r.test_canvases, spec.seed);
-    let canvas_stage = Stage::new(
+    let (train_canvases, test_canvases, canvas_digest) =
+        canvases(spec, r, &data, &run_dir, &class_names)?;
+    let (proposals, proposal_digest) = proposals(
+        spec,
+        r,
         &run_dir,
-        "canvases",
-        &format!(
-            "canvases v1 {} {:?} {:?} {} {} seed={}",
-            data.name, spec.data, ccfg, r.train_canvases, r.test_canvases, spec.seed
-        ),
+        &canvas_digest,
+        &train_canvases,
+        &test_canvases,
     )?;
-    if canvas_stage.done::<serde_json::Value>()?.is_none() {
-        canvas::write_dir(
-            &canvas_stage.dir.join("train"),
-            &train_canvases,
-            Some(&class_names),
-        )?;
-        canvas::write_dir(
-            &canvas_stage.dir.join("test"),
-            &test_canvases,
-            Some(&class_names),
-        )?;
-        canvas_stage.finish(&serde_json::json!({
-            "train": train_canvases.len(),
-            "test": test_canvases.len()
-        }))?;
-    }
-
-    // Proposals: selective search is the slow part of the data, so cached.
-    let scfg = &r.selective_search;
-    let proposal_stage = Stage::new(
-        &run_dir,
-        "proposals",
-        &format!(
-            "proposals v1 {} {:?} seed={}",
-            canvas_stage.digest, scfg, spec.seed
-        ),
-    )?;
-    let proposals = match proposal_stage.done::<Proposals>()? {
-        Some(p) => p,
-        None => {
-            let t = Instant::now();
-            let train = selective_search::propose_all(&train_canvases, scfg, spec.seed);
-            let test = selective_search::propose_all(&test_canvases, scfg, spec.seed);
-            let p = Proposals {
-                train,
-                test,
-                seconds: t.elapsed().as_secs_f64(),
-            };
-            proposal_stage.finish(&p)?;
-            p
-        }
-    };
     let recall_05 = selective_search::recall(&proposals.test, &test_canvases, 0.5);
     let recall_07 = selective_search::recall(&proposals.test, &test_canvases, 0.7);
     let per_image = proposals.test.iter().map(Vec::len).sum::<usize>() as f64
@@ -149,50 +106,16 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
         dropout: r.dropout,
         classes,
     };
-    let pretrained = cnn::pretrain(spec, ctx, &run_dir, &arch, r.pretrain_shift)?;
-    let pretrain_accuracy = pretrained.outcome.history.last().map(|h| h.test_accuracy);
-    let (trained, finetune_accuracy) = if r.finetune {
-        let mut ft_spec = spec.clone();
-        ft_spec.train.steps = r.finetune_steps;
-        ft_spec.train.lr = r.finetune_lr;
-        ft_spec.train.batch_size = r.finetune_batch;
-        ft_spec.train.schedule = Schedule::Constant;
-        let ft = Finetune {
-            train_canvases: &train_canvases,
-            test_canvases: &test_canvases,
-            train_regions: labelled(
-                &train_canvases,
-                &proposals.train,
-                r.positive_iou,
-                true,
-                classes,
-            ),
-            test_regions: eval_sample(
-                labelled(
-                    &test_canvases,
-                    &proposals.test,
-                    r.positive_iou,
-                    false,
-                    classes,
-                ),
-                classes,
-            ),
-            classes: classes + 1,
-            warp: r.warp_size,
-            padding: r.context_padding,
-            positives_per_batch: (r.finetune_batch as f64 * r.positive_fraction).round() as usize,
-            key: format!(
-                "proposals={} positive_iou={}",
-                proposal_stage.digest, r.positive_iou
-            ),
-        };
-        let tuned = cnn::finetune(&ft_spec, ctx, &run_dir, &arch, &pretrained, ft)?;
-        let acc = tuned.outcome.history.last().map(|h| h.test_accuracy);
-        (tuned, acc)
-    } else {
-        (pretrained, None)
-    };
-
+    let (trained, pretrain_accuracy, finetune_accuracy) = train_cnn(
+        spec,
+        ctx,
+        r,
+        &run_dir,
+        &arch,
+        [&train_canvases, &test_canvases],
+        &proposals,
+        &proposal_digest,
+    )?;
     // Features of every training proposal and ground-truth box, and of every test proposal,
     // at all three layers in one pass (variants sharing the network reuse them).
     let t_features = Instant::now();
@@ -201,7 +124,7 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
     let test_set = RegionSet::new(&test_canvases, &proposals.test, false);
     let key = format!(
         "net={} proposals={} warp={} pad={}",
-        trained.digest, proposal_stage.digest, r.warp_size, r.context_padding
+        trained.digest, proposal_digest, r.warp_size, r.context_padding
     );
     let extracted = cnn::extracted(&key, || {
         let extract = |canvases: &[Canvas], set: &RegionSet| {
@@ -282,22 +205,7 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
     let aps = detect::average_precisions(&detections, &test_canvases, classes);
     let map = ap::mean_ap(&aps);
 
-    write_ap_csv(&ctx.dir.join("ap.csv"), &aps, &test_canvases)?;
-    write_detections_csv(&ctx.dir.join("detections.csv"), &detections)?;
-    for (i, canvas) in test_canvases.iter().enumerate().take(r.draw) {
-        let shown: Vec<(BBox, usize, f32)> = detections
-            .iter()
-            .filter(|d| d.image == i && d.score >= r.draw_min_score)
-            .map(|d| (d.bbox, d.class, d.score))
-            .collect();
-        draw::write_png(
-            &ctx.dir.join(format!("detections_{i:03}.png")),
-            canvas,
-            &shown,
-            Some(&class_names),
-        )?;
-    }
-
+    write_outputs(&ctx.dir, r, &aps, &detections, &test_canvases, &class_names)?;
     let extra = vec![
         ("map".to_string(), map),
         ("recall_05".to_string(), Some(recall_05)),
@@ -323,6 +231,171 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
         outcome: trained.outcome,
         extra,
     })
+}
+
+/// The canvases of both sets: cheap and deterministic, so rebuilt per variant; written once
+/// under the run's cache as a dataset. Returns them with their stage's digest.
+fn canvases(
+    spec: &ExperimentSpec,
+    r: &RcnnSpec,
+    data: &Dataset,
+    run_dir: &Path,
+    class_names: &[String],
+) -> anyhow::Result<(Vec<Canvas>, Vec<Canvas>, String)> {
+    let ccfg = &r.canvas;
+    let (train_canvases, test_canvases) =
+        canvas::generate_splits(data, ccfg, r.train_canvases, r.test_canvases, spec.seed);
+    let canvas_stage = Stage::new(
+        run_dir,
+        "canvases",
+        &format!(
+            "canvases v1 {} {:?} {:?} {} {} seed={}",
+            data.name, spec.data, ccfg, r.train_canvases, r.test_canvases, spec.seed
+        ),
+    )?;
+    if canvas_stage.done::<serde_json::Value>()?.is_none() {
+        canvas::write_dir(
+            &canvas_stage.dir.join("train"),
+            &train_canvases,
+            Some(class_names),
+        )?;
+        canvas::write_dir(
+            &canvas_stage.dir.join("test"),
+            &test_canvases,
+            Some(class_names),
+        )?;
+        canvas_stage.finish(&serde_json::json!({
+            "train": train_canvases.len(),
+            "test": test_canvases.len()
+        }))?;
+    }
+
+    Ok((train_canvases, test_canvases, canvas_stage.digest))
+}
+
+/// Selective-search proposals of both sets: the slow part of the data, so cached.
+fn proposals(
+    spec: &ExperimentSpec,
+    r: &RcnnSpec,
+    run_dir: &Path,
+    canvas_digest: &str,
+    train_canvases: &[Canvas],
+    test_canvases: &[Canvas],
+) -> anyhow::Result<(Proposals, String)> {
+    let scfg = &r.selective_search;
+    let proposal_stage = Stage::new(
+        run_dir,
+        "proposals",
+        &format!(
+            "proposals v1 {} {:?} seed={}",
+            canvas_digest, scfg, spec.seed
+        ),
+    )?;
+    let proposals = match proposal_stage.done::<Proposals>()? {
+        Some(p) => p,
+        None => {
+            let t = Instant::now();
+            let train = selective_search::propose_all(train_canvases, scfg, spec.seed);
+            let test = selective_search::propose_all(test_canvases, scfg, spec.seed);
+            let p = Proposals {
+                train,
+                test,
+                seconds: t.elapsed().as_secs_f64(),
+            };
+            proposal_stage.finish(&p)?;
+            p
+        }
+    };
+    Ok((proposals, proposal_stage.digest))
+}
+
+/// The CNN pre-trained on whole digits and, with `finetune`, fine-tuned on warped proposals;
+/// with the test accuracy of each stage.
+#[allow(clippy::too_many_arguments)]
+fn train_cnn(
+    spec: &ExperimentSpec,
+    ctx: &mut Context,
+    r: &RcnnSpec,
+    run_dir: &Path,
+    arch: &RcnnArch,
+    canvases: [&[Canvas]; 2],
+    proposals: &Proposals,
+    proposal_digest: &str,
+) -> anyhow::Result<(cnn::Trained, Option<f64>, Option<f64>)> {
+    let pretrained = cnn::pretrain(spec, ctx, run_dir, arch, r.pretrain_shift)?;
+    let pretrain_accuracy = pretrained.outcome.history.last().map(|h| h.test_accuracy);
+    let [train_canvases, test_canvases] = canvases;
+    let classes = arch.classes;
+    let (trained, finetune_accuracy) = if r.finetune {
+        let mut ft_spec = spec.clone();
+        ft_spec.train.steps = r.finetune_steps;
+        ft_spec.train.lr = r.finetune_lr;
+        ft_spec.train.batch_size = r.finetune_batch;
+        ft_spec.train.schedule = Schedule::Constant;
+        let ft = Finetune {
+            train_canvases,
+            test_canvases,
+            train_regions: labelled(
+                train_canvases,
+                &proposals.train,
+                r.positive_iou,
+                true,
+                classes,
+            ),
+            test_regions: eval_sample(
+                labelled(
+                    test_canvases,
+                    &proposals.test,
+                    r.positive_iou,
+                    false,
+                    classes,
+                ),
+                classes,
+            ),
+            classes: classes + 1,
+            warp: r.warp_size,
+            padding: r.context_padding,
+            positives_per_batch: (r.finetune_batch as f64 * r.positive_fraction).round() as usize,
+            key: format!(
+                "proposals={} positive_iou={}",
+                proposal_digest, r.positive_iou
+            ),
+        };
+        let tuned = cnn::finetune(&ft_spec, ctx, run_dir, arch, &pretrained, ft)?;
+        let acc = tuned.outcome.history.last().map(|h| h.test_accuracy);
+        (tuned, acc)
+    } else {
+        (pretrained, None)
+    };
+    Ok((trained, pretrain_accuracy, finetune_accuracy))
+}
+
+/// `ap.csv`, `detections.csv` and the first `draw` test canvases with their detections.
+fn write_outputs(
+    dir: &Path,
+    r: &RcnnSpec,
+    aps: &[Option<f64>],
+    detections: &[Detection],
+    test_canvases: &[Canvas],
+    class_names: &[String],
+) -> anyhow::Result<()> {
+    write_ap_csv(&dir.join("ap.csv"), aps, test_canvases)?;
+    write_detections_csv(&dir.join("detections.csv"), detections)?;
+    for (i, canvas) in test_canvases.iter().enumerate().take(r.draw) {
+        let shown: Vec<(BBox, usize, f32)> = detections
+            .iter()
+            .filter(|d| d.image == i && d.score >= r.draw_min_score)
+            .map(|d| (d.bbox, d.class, d.score))
+            .collect();
+        draw::write_png(
+            &dir.join(format!("detections_{i:03}.png")),
+            canvas,
+            &shown,
+            Some(class_names),
+        )?;
+    }
+
+    Ok(())
 }
 
 /// Every proposal (and with `with_truth`, every ground-truth box) of `canvases`, labelled with
