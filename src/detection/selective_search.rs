@@ -101,7 +101,7 @@ impl Default for SelectiveSearchConfig {
     /// 2 ks x 2 similarity sets. The paper's ks (50, 100) and minimum segment size are for
     /// 500x375 VOC images; on 96x96 digit canvases k = 100, 200 with segments of at least 20
     /// pixels keep recall at IoU 0.5 at 0.99 with about 90 boxes instead of about 220 (the
-    /// measurements are in the README).
+    /// measurements are in docs/results/rcnn.md).
     fn default() -> Self {
         Self {
             channels: vec![Channel::Intensity, Channel::Sqrt],
