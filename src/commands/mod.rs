@@ -10,6 +10,7 @@ mod sweep;
 
 use std::path::PathBuf;
 
+use crate::analysis;
 use crate::cli::{Cli, Command, ExecArgs};
 use crate::data::DataOptions;
 use crate::run::progress::Mode;
@@ -81,10 +82,28 @@ fn run_options(exec: &ExecArgs, results: PathBuf) -> anyhow::Result<RunOptions> 
     })
 }
 
-fn finish(report: RunReport) -> anyhow::Result<()> {
+/// The end of a run: its table, the seed table, and with `claims` the verdicts of the spec's
+/// `[[expect]]` on this run alone (what `runner report DIR --check` says of it).
+fn finish(report: RunReport, claims: bool) -> anyhow::Result<()> {
     println!("{}", summary::table(&report.rows, report.columns));
     if !report.seed_rows.is_empty() {
         println!("Over seeds:\n\n{}", summary::seed_table(&report.seed_rows));
+    }
+    if claims {
+        // The run itself succeeded; a claim that cannot be judged is a note, not an error.
+        match analysis::document::build(std::slice::from_ref(&report.dir), &[], None) {
+            Ok(doc) if !doc.claims.is_empty() => {
+                println!("Claims of the paper, on this run:\n");
+                print!("{}", analysis::claims::markdown(&doc.claims));
+                println!(
+                    "(`runner report {} --check` gives the same; a sweep over seeds judges \
+                     them over seeds)",
+                    report.dir.display()
+                );
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!("warning: the claims could not be checked: {e}"),
+        }
     }
     println!("results: {}", report.dir.display());
     Ok(())

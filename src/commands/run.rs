@@ -21,12 +21,12 @@ pub fn run(
     for w in &loaded.warnings {
         progress::note(opts.mode, &format!("warning: {w}"));
     }
-    finish(session::start(&loaded, &opts)?)
+    finish(session::start(&loaded, &opts)?, true)
 }
 
 pub fn resume(run_dir: &Path, exec: &ExecArgs) -> anyhow::Result<()> {
     let opts = run_options(exec, PathBuf::new())?;
-    finish(session::resume(run_dir, &opts)?)
+    finish(session::resume(run_dir, &opts)?, true)
 }
 
 pub fn run_cell(sweep_dir: &Path, index: usize, mut exec: ExecArgs) -> anyhow::Result<()> {
@@ -39,7 +39,8 @@ pub fn run_cell(sweep_dir: &Path, index: usize, mut exec: ExecArgs) -> anyhow::R
     }
     let opts = run_options(&exec, PathBuf::new())?;
     match cell::run(sweep_dir, index, &opts)? {
-        cell::Outcome::Ran(report) => finish(report),
+        // The sweep judges the claims over all its cells.
+        cell::Outcome::Ran(report) => finish(report, false),
         cell::Outcome::AlreadyDone(dir) => {
             println!("cell {index} had already finished: {}", dir.display());
             Ok(())

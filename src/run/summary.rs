@@ -230,11 +230,13 @@ pub fn table(rows: &[SummaryRow], columns_of_kind: &[Column]) -> String {
         "steps_per_sec",
     ];
     let all = columns(rows);
+    // A column no row has a value in (steps_to_target without a target) is left out.
+    let filled = |c: &str| rows.iter().any(|r| !r.text(c).is_empty());
     let cols: Vec<&str> = FIRST
         .iter()
         .copied()
         .chain(columns_of_kind.iter().map(|c| c.name))
-        .filter(|c| all.iter().any(|a| a == c))
+        .filter(|c| all.iter().any(|a| a == c) && filled(c))
         .chain(
             all.iter()
                 .map(String::as_str)
