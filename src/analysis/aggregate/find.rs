@@ -52,53 +52,27 @@ pub(super) fn read_run(dir: &Path) -> anyhow::Result<Option<Parsed>> {
     if manifest.finished.is_none() {
         return Ok(None);
     }
-    let spec_path = dir.join("spec.toml");
-    let text = std::fs::read_to_string(&spec_path)?;
-    let spec: toml::Table = toml::from_str(&text)
-        .map_err(|e| user_error!("{}: {}", spec_path.display(), e.message()))?;
-    let str_of = |k: &str| {
-        spec.get(k)
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_string()
-    };
-    let name = str_of("name");
-    let kind = str_of("kind");
+    // Through the loader, like `runner resume`: the resolved spec is a spec.
+    let loaded = crate::kinds::load_file(&dir.join("spec.toml"), &[])?;
+    let name = loaded.name().to_string();
+    let kind = loaded.first().kind.clone();
+    let seed = Some(loaded.first().seed as i64);
     let mut variants = Vec::new();
     let mut config = BTreeMap::new();
-    let mut seed = None;
-    for v in spec
-        .get("variant")
-        .and_then(|v| v.as_array())
-        .cloned()
-        .unwrap_or_default()
-    {
-        let Some(t) = v.as_table() else { continue };
-        let vname = t
-            .get("name")
-            .and_then(|n| n.as_str())
-            .unwrap_or("")
-            .to_string();
-        if seed.is_none() {
-            seed = t.get("seed").and_then(|s| s.as_integer());
-        }
+    for v in &loaded.variants {
         let mut flat = Vec::new();
-        for (k, v) in t {
-            if !matches!(k.as_str(), "name" | "seed" | "paper") {
-                flatten(k, v, &mut flat);
+        for (k, value) in v.spec.to_table()? {
+            // What every variant of a run shares, or names it, is not its configuration.
+            if !matches!(k.as_str(), "name" | "seed" | "kind" | "description") {
+                flatten(&k, &value, &mut flat);
             }
         }
-        for (k, v) in flat {
-            config.insert((vname.clone(), k), v);
+        for (k, value) in flat {
+            config.insert((v.name.clone(), k), value);
         }
-        variants.push(vname);
+        variants.push(v.name.clone());
     }
-    let expects: Vec<Expect> = match spec.get("expect") {
-        Some(v) => v.clone().try_into().map_err(|e: toml::de::Error| {
-            user_error!("{}: expect: {}", spec_path.display(), e.message())
-        })?,
-        None => Vec::new(),
-    };
+    let expects: Vec<Expect> = loaded.expects.clone();
     let (columns, rows) = read_summary(&dir.join("summary.csv"))?;
     let key = serde_json::to_string(&(&variants, config.iter().collect::<Vec<_>>()))?;
     Ok(Some(Parsed {
