@@ -65,7 +65,11 @@ fn tiny_run_writes_a_complete_run_dir() {
     // Not a terminal: plain progress lines, and the table on stdout.
     assert!(stdout(&out).contains("| variant"), "{}", stdout(&out));
     // The run ends with the spec's claims judged on it.
-    assert!(stdout(&out).contains("Claims of the paper, on this run"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("Claims of the paper, on this run"),
+        "{}",
+        stdout(&out)
+    );
     assert!(stdout(&out).contains("PASS"), "{}", stdout(&out));
     assert!(stderr(&out).contains("[bn] done"), "{}", stderr(&out));
 

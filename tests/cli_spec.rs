@@ -52,8 +52,25 @@ fn wrong_types_and_syntax_errors_are_located() {
     assert_eq!(code, Some(1));
     assert_eq!(
         err,
-        "error: SPEC:17:1: train.steps: invalid type: string \"many\", expected u64"
+        "error: SPEC:17:1: train.steps: expected a whole number (0 or more), got the string \"many\""
     );
+    // Type names in the words of a spec's reader, not Rust's.
+    let (_, err, _) = check(&tiny(), &["model.hidden=[1.5]"]);
+    assert!(
+        err.ends_with("model.hidden.0: expected a whole number (0 or more), got 1.5"),
+        "{err}"
+    );
+    let (_, err, _) = check(&tiny(), &["model.hidden=100"]);
+    assert!(
+        err.ends_with("model.hidden: expected a list, got 100"),
+        "{err}"
+    );
+    let (_, err, _) = check(&tiny(), &["model.batch_norm=1"]);
+    assert!(err.ends_with("expected true or false, got 1"), "{err}");
+    // A float that is a whole number is taken where a whole number is expected.
+    let (code, err, resolved) = check(&tiny(), &["train.steps=1e4"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(resolved.contains("steps = 10000\n"), "{resolved}");
 
     let (code, err, _) = check(&tiny().replace("steps = 60", "steps = "), &[]);
     assert_eq!(code, Some(1));

@@ -287,7 +287,13 @@ fn a_finished_run_without_summary_rows_is_skipped_as_corrupt() {
     // A finished run (another lr, so a group of its own) whose summary.csv lost its rows:
     // header only, then empty.
     let cut = t.path().join("zz-cut");
-    fake_run(&cut, 0.3, 1, &[("a", 0.1, None, 10), ("b", 0.2, None, 10)], EXPECTS);
+    fake_run(
+        &cut,
+        0.3,
+        1,
+        &[("a", 0.1, None, 10), ("b", 0.2, None, 10)],
+        EXPECTS,
+    );
     let header = std::fs::read_to_string(cut.join("summary.csv"))
         .unwrap()
         .lines()

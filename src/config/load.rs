@@ -214,8 +214,8 @@ fn resolve(
             sections.push((k, value));
         }
     }
-    let mut spec: ExperimentSpec = serde_path_to_error::deserialize(toml::Value::Table(merged))
-        .map_err(|e| {
+    let mut spec: ExperimentSpec =
+        super::schema::deserialize(toml::Value::Table(merged)).map_err(|e| {
             let (path, message) = describe_serde_error(&e, &section_names);
             blame.error(&path, &message)
         })?;
@@ -461,11 +461,40 @@ pub(super) fn describe_serde_error(
             ),
         );
     }
+    if let Some(rest) = inner.strip_prefix("invalid type: ") {
+        return (path, in_words(rest).unwrap_or(inner));
+    }
     if let Some(field) = inner.strip_prefix("missing field ") {
         let field = field.trim_matches('`');
         return (path.clone(), format!("missing required key `{field}`"));
     }
     (path, inner)
+}
+
+/// serde's `floating point `1.5`, expected u64` in the words of a spec's reader:
+/// `expected a whole number, got 1.5`.
+fn in_words(rest: &str) -> Option<String> {
+    let (got, expected) = rest.rsplit_once(", expected ")?;
+    let expected = match expected {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number (0 or more)",
+        "i32" | "i64" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a sequence" => "a list",
+        "a boolean" => "true or false",
+        "a string" => "a string (in quotes)",
+        other if other.starts_with("struct ") || other == "a map" => "a table",
+        other => other,
+    };
+    let got = match got.split_once(' ') {
+        Some(("floating" | "integer", _)) | Some(("boolean", _)) => {
+            got.rsplit('`').nth(1).unwrap_or(got).to_string()
+        }
+        Some(("string", s)) => format!("the string {s}"),
+        _ if got == "sequence" => "a list".into(),
+        _ if got == "map" => "a table".into(),
+        _ => got.to_string(),
+    };
+    Some(format!("expected {expected}, got {got}"))
 }
 
 fn backticked(s: &str) -> Vec<String> {

@@ -47,9 +47,58 @@ fn resolve<T: Serialize + DeserializeOwned + Default>(
 ) -> Result<toml::Value, SectionError> {
     let settings = match value {
         None => T::default(),
-        Some(v) => serde_path_to_error::deserialize(v)?,
+        Some(v) => deserialize(v)?,
     };
     Ok(toml::Value::try_from(&settings).expect("settings serialize to TOML"))
+}
+
+/// Deserializes `value` as `T`, taking a float that is a whole number (`1e4`, `100.0`) where a
+/// whole number is expected: `steps = 1e4` is a common way to write 10000.
+pub fn deserialize<T: DeserializeOwned>(mut value: toml::Value) -> Result<T, SectionError> {
+    // Each retry turns one more float into an integer; a spec has only so many keys.
+    for _ in 0..256 {
+        match serde_path_to_error::deserialize(value.clone()) {
+            Err(e) if wants_integer(&e) => {
+                let Some(slot) = at(&mut value, e.path()) else {
+                    return Err(e);
+                };
+                let toml::Value::Float(x) = *slot else {
+                    return Err(e);
+                };
+                if x.fract() != 0.0 || x.abs() > 9e15 {
+                    return Err(e);
+                }
+                *slot = toml::Value::Integer(x as i64);
+            }
+            other => return other,
+        }
+    }
+    serde_path_to_error::deserialize(value)
+}
+
+/// A float where serde wanted an integer type.
+fn wants_integer(e: &SectionError) -> bool {
+    let m = e.inner().message();
+    m.starts_with("invalid type: floating point")
+        && ["u8", "u16", "u32", "u64", "usize", "i32", "i64"]
+            .iter()
+            .any(|t| m.ends_with(&format!("expected {t}")))
+}
+
+fn at<'a>(
+    value: &'a mut toml::Value,
+    path: &serde_path_to_error::Path,
+) -> Option<&'a mut toml::Value> {
+    use serde_path_to_error::Segment;
+    let mut v = value;
+    for seg in path.iter() {
+        v = match seg {
+            Segment::Map { key } => v.as_table_mut()?.get_mut(key)?,
+            Segment::Seq { index } => v.as_array_mut()?.get_mut(*index)?,
+            _ => return None,
+        };
+    }
+    Some(v)
 }
 
 /// The generic settings that belong to some kinds only (Zhang et al.'s randomization tests).
