@@ -407,3 +407,53 @@ fn expect_entries_are_validated_with_locations() {
     );
     assert_eq!(code, Some(0), "{err}");
 }
+
+#[test]
+fn report_writes_plots_beside_the_run_by_default_and_warns_when_there_is_no_curve() {
+    let results = tempfile::tempdir().unwrap();
+    let spec = tiny_spec();
+    let spec = spec.to_str().unwrap();
+    let res = results.path().to_str().unwrap();
+    assert!(
+        run(&["run", spec, "--results", res, "--quiet"])
+            .status
+            .success()
+    );
+    let dir = only_run_dir(results.path(), "tiny");
+    let out = run(&["report", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let svg = std::fs::read_to_string(dir.join("report/plots/tiny.svg")).unwrap();
+    // Axes say what they show; no tick reads -0.0.
+    let texts: Vec<&str> = svg.lines().map(str::trim).collect();
+    assert!(texts.contains(&"step"), "no x axis label");
+    // The panel's caption and its y axis label.
+    assert!(
+        texts.iter().filter(|t| **t == "test_accuracy").count() >= 2,
+        "no y axis label"
+    );
+    assert!(!texts.iter().any(|t| t.starts_with("-0.0")), "a -0.0 tick");
+    assert!(dir.join("report/report.md").is_file());
+
+    // One evaluation per variant: no curves, and a warning saying why.
+    let once = tempfile::tempdir().unwrap();
+    let once_res = once.path().to_str().unwrap();
+    let ran = run(&[
+        "run",
+        spec,
+        "--results",
+        once_res,
+        "--quiet",
+        "--set",
+        "eval.every=1000",
+    ]);
+    assert!(ran.status.success(), "{}", stderr(&ran));
+    let dir = only_run_dir(once.path(), "tiny");
+    let out = run(&["report", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no learning curves: each variant was evaluated once"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.join("report/plots/tiny.svg").exists());
+}

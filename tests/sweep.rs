@@ -125,7 +125,7 @@ fn a_sweep_runs_every_cell_once_and_reports_mean_and_std() {
         "{md}"
     );
     assert!(md.contains("Mean ± std over 2 seed(s) (3, 4)."), "{md}");
-    assert!(dir.join("report/plots/tiny-1.svg").is_file());
+    assert!(dir.join("report/plots/tiny-train.lr_0.2.svg").is_file());
     assert!(stdout(&out).contains("| baseline"), "{}", stdout(&out));
 
     // The same command again runs nothing.
@@ -329,8 +329,8 @@ fn a_killed_sweep_reruns_only_unfinished_cells_and_reports_identically() {
         "report/report.md",
         "report/report.csv",
         "report/claims.csv",
-        "report/plots/tiny-1.svg",
-        "report/plots/tiny-2.svg",
+        "report/plots/tiny-train.lr_0.2.svg",
+        "report/plots/tiny-train.lr_0.5.svg",
     ] {
         assert_eq!(
             std::fs::read(killed.join(f)).unwrap(),

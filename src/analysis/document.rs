@@ -7,10 +7,13 @@
 use std::path::{Path, PathBuf};
 
 use super::aggregate::{self, Collection};
+use super::plots::Plotted;
 use crate::analysis::claims::{self, ClaimResult, Verdict};
 
 pub struct Document {
     pub collection: Collection,
+    /// For the user: groups whose curves could not be drawn, and why.
+    pub warnings: Vec<String>,
     pub claims: Vec<ClaimResult>,
     pub markdown: String,
     pub csv: Vec<u8>,
@@ -59,6 +62,7 @@ pub fn build(
         .collect();
     let mut plots: Vec<Option<String>> = vec![None; collection.groups.len()];
     let mut written = Vec::new();
+    let mut warnings = Vec::new();
     if let Some(out) = out {
         std::fs::create_dir_all(out.join("plots"))
             .map_err(|e| crate::user_error!("cannot create {}: {e}", out.display()))?;
@@ -70,9 +74,16 @@ pub fn build(
             } else {
                 format!("{}: {}", g.name, g.label)
             };
-            if super::plots::learning_curves(g, &title, &path)? {
-                plots[i] = Some(format!("plots/{file}"));
-                written.push(path);
+            match super::plots::learning_curves(g, &title, &path)? {
+                Plotted::Curves => {
+                    plots[i] = Some(format!("plots/{file}"));
+                    written.push(path);
+                }
+                Plotted::OneEvaluation => warnings.push(format!(
+                    "{title}: no learning curves: each variant was evaluated once \
+                     (eval.every >= train.steps)"
+                )),
+                Plotted::Nothing => {}
             }
         }
     }
@@ -92,6 +103,7 @@ pub fn build(
     }
     Ok(Document {
         collection,
+        warnings,
         claims,
         markdown,
         csv,
@@ -99,16 +111,24 @@ pub fn build(
     })
 }
 
+/// `<spec>.svg`, or for one point of a grid `<spec>-<its swept values>.svg`
+/// (`bn-train.lr_0.5.svg`), numbered only if two labels slug alike.
 fn plot_name(c: &Collection, i: usize) -> String {
-    let g = &c.groups[i];
-    let same: Vec<usize> = (0..c.groups.len())
-        .filter(|&j| c.groups[j].name == g.name)
-        .collect();
+    let stem = |j: usize| {
+        let g = &c.groups[j];
+        if g.label.is_empty() {
+            aggregate::slug(&g.name)
+        } else {
+            aggregate::slug(&format!("{}-{}", g.name, g.label))
+        }
+    };
+    let mine = stem(i);
+    let same: Vec<usize> = (0..c.groups.len()).filter(|&j| stem(j) == mine).collect();
     if same.len() == 1 {
-        format!("{}.svg", aggregate::slug(&g.name))
+        format!("{mine}.svg")
     } else {
         let k = same.iter().position(|&j| j == i).unwrap_or(0) + 1;
-        format!("{}-{k}.svg", aggregate::slug(&g.name))
+        format!("{mine}-{k}.svg")
     }
 }
 

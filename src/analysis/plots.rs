@@ -55,13 +55,36 @@ fn read(group: &Group) -> (Vec<String>, Curves) {
     (columns, curves)
 }
 
-/// Writes the learning curves of `group` to `path` (SVG). Returns false when there is nothing
-/// to plot.
-pub fn learning_curves(group: &Group, title: &str, path: &Path) -> anyhow::Result<bool> {
+/// What [`learning_curves`] drew.
+pub enum Plotted {
+    Curves,
+    /// No metrics.csv with values.
+    Nothing,
+    /// Every variant was evaluated at most once: a curve needs two points.
+    OneEvaluation,
+}
+
+/// Writes the learning curves of `group` to `path` (SVG): the mean over seeds as a line, and
+/// with several seeds a band from their minimum to their maximum.
+pub fn learning_curves(group: &Group, title: &str, path: &Path) -> anyhow::Result<Plotted> {
     let (columns, curves) = read(group);
     if columns.is_empty() {
-        return Ok(false);
+        return Ok(Plotted::Nothing);
     }
+    let most_points = curves
+        .values()
+        .flat_map(|per_col| per_col.values().map(|points| points.len()))
+        .max()
+        .unwrap_or(0);
+    if most_points < 2 {
+        return Ok(Plotted::OneEvaluation);
+    }
+    let seeds = group.runs.len();
+    let title = if seeds > 1 {
+        format!("{title} (line: mean of {seeds} seeds; band: their min to max)")
+    } else {
+        title.to_string()
+    };
     let cols = if columns.len() > 1 { 2 } else { 1 };
     let rows = columns.len().div_ceil(cols);
     let (pw, ph) = (520u32, 320u32);
@@ -70,7 +93,7 @@ pub fn learning_curves(group: &Group, title: &str, path: &Path) -> anyhow::Resul
     let root = SVGBackend::new(path, size).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let root = root
-        .titled(title, ("sans-serif", 20))
+        .titled(&title, ("sans-serif", 20))
         .map_err(|e| err(&e))?;
     let panels = root.split_evenly((rows, cols));
     for (k, (panel, column)) in panels.iter().zip(&columns).enumerate() {
@@ -101,9 +124,11 @@ pub fn learning_curves(group: &Group, title: &str, path: &Path) -> anyhow::Resul
         chart
             .configure_mesh()
             .x_desc("step")
+            .y_desc(column.as_str())
             .x_labels(6)
             .y_labels(6)
             .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| tick(*y, y1 - y0))
             .light_line_style(WHITE)
             .draw()
             .map_err(|e| err(&e))?;
@@ -154,5 +179,36 @@ pub fn learning_curves(group: &Group, title: &str, path: &Path) -> anyhow::Resul
         }
     }
     root.present().map_err(|e| err(&e))?;
-    Ok(true)
+    Ok(Plotted::Curves)
+}
+
+/// A y tick with as many decimals as the axis' span needs, and never `-0.0`.
+fn tick(y: f64, span: f64) -> String {
+    let decimals = if span >= 10.0 {
+        0
+    } else if span >= 1.0 {
+        1
+    } else if span >= 0.1 {
+        2
+    } else {
+        3
+    };
+    let text = format!("{y:.decimals$}");
+    match text.strip_prefix('-') {
+        Some(rest) if rest.chars().all(|c| c == '0' || c == '.') => rest.to_string(),
+        _ => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tick;
+
+    #[test]
+    fn ticks_never_read_minus_zero() {
+        assert_eq!(tick(-0.0001, 0.5), "0.00");
+        assert_eq!(tick(-0.0, 20.0), "0");
+        assert_eq!(tick(-0.25, 0.5), "-0.25");
+        assert_eq!(tick(0.9731, 0.05), "0.973");
+    }
 }

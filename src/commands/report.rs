@@ -11,9 +11,19 @@ pub fn report(
     format: ReportFormat,
     out: Option<&Path>,
 ) -> anyhow::Result<()> {
+    // The files (report.md, plots/*.svg, ...) go beside the runs by default: into DIR/report for
+    // one DIR; with several, only where --out says.
+    let default_out = match (out, dirs) {
+        (None, [one]) => Some(one.join("report")),
+        _ => None,
+    };
+    let out = out.or(default_out.as_deref());
     let doc = crate::analysis::document::build(dirs, claims, out)?;
     for (d, why) in &doc.collection.skipped {
         eprintln!("skipped {}: {why}", d.display());
+    }
+    for w in &doc.warnings {
+        eprintln!("warning: {w}");
     }
     if check {
         print!("{}", crate::analysis::claims::markdown(&doc.claims));
@@ -26,8 +36,9 @@ pub fn report(
             }
         }
     }
-    if let Some(out) = out {
-        eprintln!("wrote {} files to {}", doc.written.len(), out.display());
+    match out {
+        Some(out) => eprintln!("wrote {} files to {}", doc.written.len(), out.display()),
+        None => eprintln!("(no report files written: with several DIRs, name a folder with --out)"),
     }
     if check && doc.failed() > 0 {
         return Err(crate::error::Exit {

@@ -70,6 +70,9 @@ pub fn sweep(a: SweepArgs) -> anyhow::Result<()> {
         std::slice::from_ref(&a.spec),
         Some(&dir.join("report")),
     )?;
+    for w in &doc.warnings {
+        progress::note(mode, &format!("warning: {w}"));
+    }
     print!("{}", doc.markdown);
     println!("report: {}", dir.join("report").join("report.md").display());
     Ok(())
