@@ -88,19 +88,24 @@ pub fn learning_curves(group: &Group, title: &str, path: &Path) -> anyhow::Resul
     let cols = if columns.len() > 1 { 2 } else { 1 };
     let rows = columns.len().div_ceil(cols);
     let (pw, ph) = (520u32, 320u32);
-    let size = (pw * cols as u32, ph * rows as u32 + 40);
+    // The legend gets a strip of its own under the panels, so it covers no curve.
+    let legend_h = 24 * group.variants.len().div_ceil(4) as u32 + 10;
+    let size = (pw * cols as u32, ph * rows as u32 + 40 + legend_h);
     let err = |e: &dyn std::fmt::Display| anyhow::anyhow!("plotting {}: {e}", path.display());
     let root = SVGBackend::new(path, size).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let root = root
         .titled(&title, ("sans-serif", 20))
         .map_err(|e| err(&e))?;
-    let panels = root.split_evenly((rows, cols));
-    for (k, (panel, column)) in panels.iter().zip(&columns).enumerate() {
-        let mut xmax = 1u64;
+    let (panels_area, legend) = root.split_vertically(ph * rows as u32);
+    let panels = panels_area.split_evenly((rows, cols));
+    let color = |i: usize| Palette99::pick(i).to_rgba();
+    for (panel, column) in panels.iter().zip(&columns) {
+        let (mut xmin, mut xmax) = (u64::MAX, 1u64);
         let (mut ymin, mut ymax) = (f64::INFINITY, f64::NEG_INFINITY);
         for per_col in curves.values() {
             for (step, vals) in per_col.get(column).into_iter().flatten() {
+                xmin = xmin.min(*step);
                 xmax = xmax.max(*step);
                 for v in vals {
                     ymin = ymin.min(*v);
@@ -112,74 +117,111 @@ pub fn learning_curves(group: &Group, title: &str, path: &Path) -> anyhow::Resul
             continue;
         }
         let pad = ((ymax - ymin) * 0.05).max(1e-6);
-        let (y0, y1) = (ymin - pad, ymax + pad);
-        let mut chart = ChartBuilder::on(panel)
+        let y = (ymin - pad)..(ymax + pad);
+        let mut builder = ChartBuilder::on(panel);
+        builder
             .caption(column, ("sans-serif", 15))
             .margin(10)
             .margin_right(30)
             .x_label_area_size(30)
-            .y_label_area_size(55)
-            .build_cartesian_2d(0f64..xmax as f64, y0..y1)
-            .map_err(|e| err(&e))?;
-        chart
-            .configure_mesh()
-            .x_desc("step")
-            .y_desc(column.as_str())
-            .x_labels(6)
-            .y_labels(6)
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .y_label_formatter(&|y| tick(*y, y1 - y0))
-            .light_line_style(WHITE)
-            .draw()
-            .map_err(|e| err(&e))?;
-        for (i, v) in group.variants.iter().enumerate() {
-            let Some(points) = curves.get(v).and_then(|m| m.get(column)) else {
-                continue;
-            };
-            let color = Palette99::pick(i).to_rgba();
-            let mean: Vec<(f64, f64)> = points
-                .iter()
-                .map(|(s, vals)| (*s as f64, vals.iter().sum::<f64>() / vals.len() as f64))
-                .collect();
-            if points.values().any(|vals| vals.len() > 1) {
-                let lo = points.iter().map(|(s, vals)| {
-                    (
-                        *s as f64,
-                        vals.iter().copied().fold(f64::INFINITY, f64::min),
-                    )
-                });
-                let hi = points.iter().map(|(s, vals)| {
-                    (
-                        *s as f64,
-                        vals.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-                    )
-                });
-                let band: Vec<(f64, f64)> = hi.chain(lo.rev()).collect();
-                chart
-                    .draw_series(std::iter::once(Polygon::new(band, color.mix(0.2).filled())))
-                    .map_err(|e| err(&e))?;
-            }
-            let series = chart
-                .draw_series(LineSeries::new(mean, color.stroke_width(2)))
+            .y_label_area_size(55);
+        let series = |i: usize| {
+            let v = &group.variants[i];
+            curves.get(v).and_then(|m| m.get(column))
+        };
+        let n = group.variants.len();
+        // Evaluations spanning 100x or more (500 to 50,000 steps) on a log axis, so the early
+        // steps, where BN's lead is, are not squeezed into the first pixels.
+        if xmin > 0 && xmax as f64 / xmin as f64 >= 100.0 {
+            let mut chart = builder
+                .build_cartesian_2d((xmin as f64..xmax as f64).log_scale(), y.clone())
                 .map_err(|e| err(&e))?;
-            if k == 0 {
-                series.label(v.as_str()).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-                });
-            }
-        }
-        if k == 0 {
             chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .position(SeriesLabelPosition::LowerRight)
+                .configure_mesh()
+                .x_desc("step (log scale)")
+                .y_desc(column.as_str())
+                .x_labels(6)
+                .y_labels(6)
+                .x_label_formatter(&|x| format!("{x:.0}"))
+                .y_label_formatter(&|v| tick(*v, y.end - y.start))
+                .light_line_style(WHITE)
                 .draw()
                 .map_err(|e| err(&e))?;
+            for i in 0..n {
+                if let Some(points) = series(i) {
+                    draw_curve(&mut chart, points, color(i)).map_err(|e| err(&e))?;
+                }
+            }
+        } else {
+            let mut chart = builder
+                .build_cartesian_2d(0f64..xmax as f64, y.clone())
+                .map_err(|e| err(&e))?;
+            chart
+                .configure_mesh()
+                .x_desc("step")
+                .y_desc(column.as_str())
+                .x_labels(6)
+                .y_labels(6)
+                .x_label_formatter(&|x| format!("{x:.0}"))
+                .y_label_formatter(&|v| tick(*v, y.end - y.start))
+                .light_line_style(WHITE)
+                .draw()
+                .map_err(|e| err(&e))?;
+            for i in 0..n {
+                if let Some(points) = series(i) {
+                    draw_curve(&mut chart, points, color(i)).map_err(|e| err(&e))?;
+                }
+            }
         }
+    }
+    for (i, v) in group.variants.iter().enumerate() {
+        let (x, y) = (20 + 180 * (i % 4) as i32, 8 + 24 * (i / 4) as i32);
+        legend
+            .draw(&PathElement::new(
+                vec![(x, y + 8), (x + 24, y + 8)],
+                color(i).stroke_width(3),
+            ))
+            .map_err(|e| err(&e))?;
+        legend
+            .draw(&Text::new(v.as_str(), (x + 30, y), ("sans-serif", 14)))
+            .map_err(|e| err(&e))?;
     }
     root.present().map_err(|e| err(&e))?;
     Ok(Plotted::Curves)
+}
+
+/// One variant's mean line and, with several seeds, its min-max band.
+fn draw_curve<DB, X>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, plotters::coord::types::RangedCoordf64>>,
+    points: &BTreeMap<u64, Vec<f64>>,
+    color: RGBAColor,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = f64>,
+{
+    let mean: Vec<(f64, f64)> = points
+        .iter()
+        .map(|(s, vals)| (*s as f64, vals.iter().sum::<f64>() / vals.len() as f64))
+        .collect();
+    if points.values().any(|vals| vals.len() > 1) {
+        let lo = points.iter().map(|(s, vals)| {
+            (
+                *s as f64,
+                vals.iter().copied().fold(f64::INFINITY, f64::min),
+            )
+        });
+        let hi = points.iter().map(|(s, vals)| {
+            (
+                *s as f64,
+                vals.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            )
+        });
+        let band: Vec<(f64, f64)> = hi.chain(lo.rev()).collect();
+        chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.2).filled())))?;
+    }
+    chart.draw_series(LineSeries::new(mean, color.stroke_width(2)))?;
+    Ok(())
 }
 
 /// A y tick with as many decimals as the axis' span needs, and never `-0.0`.
