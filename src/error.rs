@@ -33,7 +33,7 @@ pub fn is_user_error(err: &anyhow::Error) -> bool {
 }
 
 /// Ends the program with a specific exit status and message (not an error in runner): a sweep
-/// cell held by another process (75), claims that failed their check (3).
+/// cell or run dir held by another process (75), claims that failed their check (3).
 #[derive(Debug)]
 pub struct Exit {
     pub code: u8,

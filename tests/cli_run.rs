@@ -483,3 +483,114 @@ fn resume_deletes_only_the_checkpoints_it_made() {
         );
     }
 }
+
+/// A child runner whose stderr is read line by line (and drained in the background once the
+/// wanted line has come, so the child never blocks on a full pipe).
+fn spawn_until(args: &[&str], want: &str) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = runner()
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = lines
+        .by_ref()
+        .map(|l| l.unwrap())
+        .find(|l| l.contains(want))
+        .unwrap_or_else(|| panic!("{args:?} never printed {want:?}"));
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, line)
+}
+
+fn signal(child: &std::process::Child, sig: libc::c_int) {
+    // SAFETY: kill(2) on a child of this process that has not been waited for.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
+}
+
+/// A second `runner resume` of a run dir in use is refused with exit 75 naming the dir,
+/// touching nothing, and the process that holds it finishes a complete run. Each holder is
+/// stopped (SIGSTOP keeps its lock) while the second process tries, so nothing depends on timing.
+#[test]
+fn a_run_dir_in_use_is_refused_with_exit_75() {
+    let results = tempfile::tempdir().unwrap();
+    let spec = tiny_spec();
+    let sets = [
+        "--set",
+        "train.steps=2000",
+        "--set",
+        "eval.every=100",
+        "--set",
+        "train.checkpoint_every=200",
+    ];
+    let refused = |dir: &std::path::Path| {
+        let out = run(&["resume", dir.to_str().unwrap(), "-q"]);
+        assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "run {} is in use by another runner process",
+                dir.display()
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("internal error"), "{err}");
+    };
+
+    // `run` holds its new dir from the start.
+    let run_args = [
+        &["run", spec.to_str().unwrap(), "--results"][..],
+        &[results.path().to_str().unwrap()],
+        &sets,
+    ]
+    .concat();
+    let (mut first, line) = spawn_until(&run_args, "run directory: ");
+    let dir = std::path::PathBuf::from(line.split_once("run directory: ").unwrap().1);
+    signal(&first, libc::SIGSTOP);
+    refused(&dir);
+    // Let it make some progress, then crash it (the kernel drops its lock).
+    signal(&first, libc::SIGCONT);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !dir.join("baseline/checkpoints").is_dir()
+        || std::fs::read_dir(dir.join("baseline/checkpoints"))
+            .unwrap()
+            .count()
+            == 0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no checkpoint in {}",
+            dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(
+        !dir.join("bn/result.json").exists(),
+        "finished before the kill"
+    );
+
+    // Two resumes at once: the second is refused and leaves the run to the first.
+    let (mut resuming, _) = spawn_until(&["resume", dir.to_str().unwrap()], "resuming ");
+    signal(&resuming, libc::SIGSTOP);
+    refused(&dir);
+    signal(&resuming, libc::SIGCONT);
+    assert!(resuming.wait().unwrap().success());
+
+    for variant in ["baseline", "bn"] {
+        let steps: Vec<u64> = read_csv(&dir.join(variant).join("metrics.csv"))
+            .iter()
+            .map(|r| r["step"].parse().unwrap())
+            .collect();
+        let want: Vec<u64> = (1..=20).map(|i| i * 100).collect();
+        assert_eq!(steps, want, "{variant}/metrics.csv");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    assert!(manifest["finished"].is_string());
+    // The refused resumes left no trace in the manifest.
+    assert_eq!(manifest["resumed"].as_array().unwrap().len(), 1);
+    assert_eq!(read_csv(&dir.join("summary.csv")).len(), 2);
+}

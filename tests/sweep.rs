@@ -452,6 +452,33 @@ fn status_and_run_cell_cover_missing_running_and_failed_cells() {
     assert!(text.contains("attempt 1: boom"), "{text}");
     drop(lock);
 
+    // An unfinished run in a cell, held by another process (a `runner resume` of it):
+    // run-cell exits 75 naming the run dir and leaves the cell's state alone.
+    let zero = run(&["run-cell", d, "0", "-q"]);
+    assert!(zero.status.success(), "{}", stderr(&zero));
+    let run0 = cell_runs(&dir).remove(0).remove(0);
+    let mut m = manifest(&run0);
+    m["finished"] = serde_json::Value::Null;
+    std::fs::write(run0.join("manifest.json"), m.to_string()).unwrap();
+    let state = std::fs::read(dir.join("cells/0000/state.json")).unwrap();
+    let lock = std::fs::File::create(run0.join(".lock")).unwrap();
+    lock.lock().unwrap();
+    let busy = run(&["run-cell", d, "0", "-q"]);
+    assert_eq!(busy.status.code(), Some(75), "{}", stderr(&busy));
+    assert!(
+        stderr(&busy).contains(&format!("run {} is in use", run0.display())),
+        "{}",
+        stderr(&busy)
+    );
+    assert_eq!(
+        std::fs::read(dir.join("cells/0000/state.json")).unwrap(),
+        state
+    );
+    drop(lock);
+    let zero = run(&["run-cell", d, "0", "-q"]);
+    assert!(zero.status.success(), "{}", stderr(&zero));
+    assert!(finished(&run0));
+
     // Out of range, and not a sweep.
     let bad = run(&["run-cell", d, "9"]);
     assert_eq!(bad.status.code(), Some(1));

@@ -21,12 +21,24 @@ pub fn run(
     for w in &loaded.warnings {
         progress::note(opts.mode, &format!("warning: {w}"));
     }
-    finish(session::start(&loaded, &opts)?, true)
+    finish(session::start(&loaded, &opts).map_err(busy_exit)?, true)
 }
 
 pub fn resume(run_dir: &Path, exec: &ExecArgs) -> anyhow::Result<()> {
     let opts = run_options(exec, PathBuf::new())?;
-    finish(session::resume(run_dir, &opts)?, true)
+    finish(session::resume(run_dir, &opts).map_err(busy_exit)?, true)
+}
+
+/// A run dir locked by another process ends the command with exit 75, as a held sweep cell does.
+fn busy_exit(err: anyhow::Error) -> anyhow::Error {
+    match err.downcast_ref::<session::Busy>() {
+        Some(busy) => crate::error::Exit {
+            code: cell::BUSY_EXIT,
+            message: format!("error: {busy}"),
+        }
+        .into(),
+        None => err,
+    }
 }
 
 pub fn run_cell(sweep_dir: &Path, index: usize, mut exec: ExecArgs) -> anyhow::Result<()> {
@@ -38,7 +50,7 @@ pub fn run_cell(sweep_dir: &Path, index: usize, mut exec: ExecArgs) -> anyhow::R
             .filter(|&n: &usize| n > 0);
     }
     let opts = run_options(&exec, PathBuf::new())?;
-    match cell::run(sweep_dir, index, &opts)? {
+    match cell::run(sweep_dir, index, &opts).map_err(busy_exit)? {
         // The sweep judges the claims over all its cells.
         cell::Outcome::Ran(report) => finish(report, false),
         cell::Outcome::AlreadyDone(dir) => {

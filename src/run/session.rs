@@ -1,7 +1,9 @@
 //! Running a loaded spec into a run directory, variant by variant, and resuming one.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use burn::prelude::*;
 
@@ -14,6 +16,7 @@ use crate::run::run_dir;
 use crate::run::summary::{self, SummaryRow, Value};
 use crate::train::Status;
 use crate::train::metrics::{self, EvalRow};
+use crate::util::fs::FileLock;
 use crate::util::table::Column;
 use crate::{bail_user, user_error};
 
@@ -36,9 +39,56 @@ pub struct RunReport {
     pub columns: &'static [Column],
 }
 
+/// The lock file in a run dir. `run`, `resume` and `run-cell` hold an exclusive lock on it for
+/// their whole session, so two processes never write one run at once.
+pub const LOCK_FILE: &str = ".lock";
+
+/// A run dir's lock, held until dropped (or the process ends, however it ends).
+pub struct RunLock {
+    dir: PathBuf,
+    _lock: FileLock,
+}
+
+/// The error when another process holds a run dir's lock; the CLI exits 75 (EX_TEMPFAIL) on it,
+/// like a sweep cell held elsewhere.
+#[derive(Debug)]
+pub struct Busy {
+    pub dir: PathBuf,
+}
+
+impl fmt::Display for Busy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "run {} is in use by another runner process (a `run`, `resume` or `run-cell` holds \
+             {}); nothing to do. Wait for that process to finish, or stop it and resume again",
+            self.dir.display(),
+            self.dir.join(LOCK_FILE).display()
+        )
+    }
+}
+
+impl std::error::Error for Busy {}
+
+/// Takes run dir `dir`'s lock, waiting a moment; a [`Busy`] error when another process has it.
+pub fn lock(dir: &Path) -> anyhow::Result<RunLock> {
+    match crate::util::fs::try_lock(&dir.join(LOCK_FILE), Duration::from_secs(1))? {
+        Some(lock) => Ok(RunLock {
+            dir: dir.to_path_buf(),
+            _lock: lock,
+        }),
+        None => Err(Busy {
+            dir: dir.to_path_buf(),
+        }
+        .into()),
+    }
+}
+
 pub fn start(loaded: &LoadedSpec, opts: &RunOptions) -> anyhow::Result<RunReport> {
     let datasets = preload(loaded, opts)?;
     let dir = run_dir::create(&opts.results, loaded.name())?;
+    // Before anything is written: a `resume` of this dir waits for no half-made run.
+    let _lock = lock(&dir)?;
     crate::util::fs::write_atomic(&dir.join("spec.toml"), resolved_header(loaded)?.as_bytes())?;
     let manifest = Manifest::new(
         backend_name(loaded, opts),
@@ -51,6 +101,15 @@ pub fn start(loaded: &LoadedSpec, opts: &RunOptions) -> anyhow::Result<RunReport
 }
 
 pub fn resume(dir: &Path, opts: &RunOptions) -> anyhow::Result<RunReport> {
+    if !dir.join("spec.toml").exists() {
+        bail_user!("{} is not a run directory (no spec.toml)", dir.display());
+    }
+    resume_locked(&lock(dir)?, opts)
+}
+
+/// [`resume`] of the run dir whose lock the caller holds.
+pub fn resume_locked(lock: &RunLock, opts: &RunOptions) -> anyhow::Result<RunReport> {
+    let dir = lock.dir.as_path();
     let spec_path = dir.join("spec.toml");
     if !spec_path.exists() {
         bail_user!("{} is not a run directory (no spec.toml)", dir.display());

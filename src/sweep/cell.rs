@@ -2,7 +2,6 @@
 //! two processes never run it at once; skipped when a finished run exists; resumed from its
 //! checkpoints when an unfinished one does; otherwise started into `cells/NNNN/`.
 
-use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{Plan, cell_dir, load_cell};
 use crate::run::manifest::{self, Manifest};
 use crate::run::session::{self, RunOptions, RunReport};
+use crate::util::fs::FileLock;
 
 /// Exit status of `run-cell` when another process holds the cell (EX_TEMPFAIL).
 pub const BUSY_EXIT: u8 = 75;
@@ -57,38 +57,16 @@ pub enum Outcome {
     Busy,
 }
 
-/// Holds a cell's lock until dropped.
-pub struct CellLock(#[allow(dead_code)] File);
-
 /// Takes the cell's lock, retrying briefly (a `status` probe holds it for a moment);
 /// `None` when another process is running the cell.
-pub fn lock(cell: &Path) -> anyhow::Result<Option<CellLock>> {
+pub fn lock(cell: &Path) -> anyhow::Result<Option<FileLock>> {
     std::fs::create_dir_all(cell)?;
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(cell.join("lock"))?;
-    for _ in 0..20 {
-        match file.try_lock() {
-            Ok(()) => return Ok(Some(CellLock(file))),
-            Err(TryLockError::WouldBlock) => std::thread::sleep(Duration::from_millis(50)),
-            Err(TryLockError::Error(e)) => return Err(e.into()),
-        }
-    }
-    Ok(None)
+    crate::util::fs::try_lock(&cell.join("lock"), Duration::from_secs(1))
 }
 
 /// Whether some process holds the cell's lock right now (probes without waiting).
 pub fn is_locked(cell: &Path) -> bool {
-    let Ok(file) = File::open(cell.join("lock")) else {
-        return false;
-    };
-    match file.try_lock_shared() {
-        Ok(()) => false,
-        Err(TryLockError::WouldBlock) => true,
-        Err(TryLockError::Error(_)) => false,
-    }
+    crate::util::fs::is_locked(&cell.join("lock"))
 }
 
 /// Run dirs under a cell (`<name>/<timestamp>/` holding a manifest), oldest first.
@@ -141,10 +119,13 @@ pub fn run(sweep: &Path, index: usize, opts: &RunOptions) -> anyhow::Result<Outc
         attempts: previous.map(|s| s.attempts).unwrap_or(0) + 1,
         ..Default::default()
     };
-    state.write(&dir)?;
+    // The run's own lock, taken before the cell's state changes: a `runner resume` of the
+    // cell's run dir may hold it.
     let resumable = run_dirs(&dir).into_iter().next_back();
-    let result = match &resumable {
-        Some(run_dir) => session::resume(run_dir, opts),
+    let run_lock = resumable.as_deref().map(session::lock).transpose()?;
+    state.write(&dir)?;
+    let result = match &run_lock {
+        Some(run_lock) => session::resume_locked(run_lock, opts),
         None => load_cell(sweep, &cell).and_then(|loaded| {
             let cell_opts = RunOptions {
                 results: dir.clone(),

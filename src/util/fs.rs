@@ -1,7 +1,10 @@
-//! Writing files so that readers never see half of one, and building the paths they go to so
-//! that none leaves the directory it is meant for.
+//! Writing files so that readers never see half of one, building the paths they go to so
+//! that none leaves the directory it is meant for, and locks that keep two processes out of
+//! the same directory.
 
+use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
@@ -56,6 +59,43 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An exclusive lock (`flock`) on a lock file, held until dropped or the process ends (the
+/// kernel releases it even after `kill -9`, so a stale lock file never blocks anyone).
+pub struct FileLock(#[allow(dead_code)] File);
+
+/// Takes an exclusive lock on `path` (creating the file if needed), retrying for up to `wait`
+/// (a `status` probe holds a lock for a moment); `None` when another process holds it.
+pub fn try_lock(path: &Path, wait: Duration) -> anyhow::Result<Option<FileLock>> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("opening lock file {}", path.display()))?;
+    let deadline = Instant::now() + wait;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(FileLock(file))),
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Err(TryLockError::WouldBlock) => return Ok(None),
+            Err(TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("locking {}", path.display()));
+            }
+        }
+    }
+}
+
+/// Whether some process holds the lock on `path` right now (probes without waiting; a missing
+/// file is not locked).
+pub fn is_locked(path: &Path) -> bool {
+    let Ok(file) = File::open(path) else {
+        return false;
+    };
+    matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock))
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -77,6 +117,25 @@ mod tests {
                 .to_string();
             assert!(err.contains("single path component"), "{bad:?}: {err}");
         }
+    }
+
+    #[test]
+    fn a_held_lock_keeps_others_out_until_dropped() {
+        use std::time::Duration;
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(".lock");
+        assert!(!super::is_locked(&path));
+        let held = super::try_lock(&path, Duration::ZERO).unwrap().unwrap();
+        assert!(super::is_locked(&path));
+        // flock locks belong to the open file, so a second open in this process conflicts too.
+        assert!(
+            super::try_lock(&path, Duration::from_millis(120))
+                .unwrap()
+                .is_none()
+        );
+        drop(held);
+        assert!(!super::is_locked(&path));
+        assert!(super::try_lock(&path, Duration::ZERO).unwrap().is_some());
     }
 
     #[test]
