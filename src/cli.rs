@@ -101,7 +101,8 @@ pub enum Command {
     Data {
         #[command(subcommand)]
         command: DataCommand,
-        /// Directory holding datasets (NAME/ under it); also $RUNNER_DATA.
+        /// Directory holding datasets (NAME/ under it), the only place they are read from when
+        /// set; also $RUNNER_DATA.
         #[arg(long, global = true)]
         data_dir: Option<PathBuf>,
     },
@@ -189,7 +190,8 @@ pub struct SetArgs {
 
 #[derive(Args, Debug)]
 pub struct ExecArgs {
-    /// Directory holding datasets (NAME/ under it); also $RUNNER_DATA.
+    /// Directory holding datasets (NAME/ under it), the only place they are read from when
+    /// set; also $RUNNER_DATA.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Backend for every variant: flex, wgpu or cuda (overrides the spec's `device`).

@@ -337,6 +337,117 @@ fn a_missing_or_corrupt_dataset_is_a_clear_user_error() {
     }
 }
 
+/// A `--data-dir` or `$RUNNER_DATA` that is set is the only place datasets are read from: one
+/// that does not exist or lacks the dataset's files is an error naming the folder and what is
+/// missing, never a silent fall-back to the shipped copy.
+#[test]
+fn a_named_data_dir_without_the_dataset_is_an_error_not_a_fallback() {
+    let t = tempfile::tempdir().unwrap();
+    let results = t.path().join("results");
+    let tiny = tiny_spec();
+    let run_with = |data_dir: Option<&std::path::Path>, env: Option<&std::path::Path>| {
+        let mut cmd = runner();
+        cmd.args(["run", tiny.to_str().unwrap(), "-q", "--results"])
+            .arg(&results);
+        if let Some(d) = data_dir {
+            cmd.arg("--data-dir").arg(d);
+        }
+        match env {
+            Some(e) => cmd.env("RUNNER_DATA", e),
+            None => cmd.env_remove("RUNNER_DATA"),
+        };
+        cmd.output().unwrap()
+    };
+    let first_line = |out: &std::process::Output| {
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(out));
+        stderr(out).lines().next().unwrap_or_default().to_string()
+    };
+
+    let gone = t.path().join("gone");
+    let out = run_with(Some(&gone), None);
+    assert_eq!(
+        first_line(&out),
+        format!(
+            "error: --data-dir {} does not exist (it was to hold dataset `mnist-10k` as {})",
+            gone.display(),
+            gone.join("mnist-10k").display()
+        )
+    );
+    // `data verify` looks where `run` does: not at the shipped copy.
+    let out = runner()
+        .args(["data", "verify", "mnist-10k", "--data-dir"])
+        .arg(&gone)
+        .output()
+        .unwrap();
+    assert!(
+        first_line(&out).starts_with(&format!(
+            "error: --data-dir {} does not exist",
+            gone.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let out = runner()
+        .args(["data", "verify", "--data-dir"])
+        .arg(&gone)
+        .output()
+        .unwrap();
+    assert!(
+        first_line(&out).contains("does not exist"),
+        "{}",
+        stderr(&out)
+    );
+
+    let empty = t.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = run_with(Some(&empty), None);
+    assert_eq!(
+        first_line(&out),
+        format!(
+            "error: dataset `mnist-10k` is not in --data-dir {}: there is no folder {}",
+            empty.display(),
+            empty.join("mnist-10k").display()
+        )
+    );
+
+    // $RUNNER_DATA with half the files; a complete --data-dir still comes first.
+    let half = t.path().join("half");
+    std::fs::create_dir_all(half.join("mnist-10k")).unwrap();
+    for f in ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"] {
+        std::fs::copy(
+            repo().join("data/mnist-10k").join(f),
+            half.join("mnist-10k").join(f),
+        )
+        .unwrap();
+    }
+    let out = run_with(None, Some(&half));
+    assert_eq!(
+        first_line(&out),
+        format!(
+            "error: dataset `mnist-10k` is incomplete in $RUNNER_DATA ({}): {} lacks \
+             t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz",
+            half.display(),
+            half.join("mnist-10k").display()
+        )
+    );
+    assert!(
+        stderr(&out).contains("unset $RUNNER_DATA"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !results.exists(),
+        "a refused run made {}",
+        results.display()
+    );
+
+    let full = t.path().join("full");
+    std::fs::create_dir(&full).unwrap();
+    std::os::unix::fs::symlink(repo().join("data/mnist-10k"), full.join("mnist-10k")).unwrap();
+    let out = run_with(Some(&full), Some(&half));
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 #[test]
 fn list_shows_kinds_and_specs() {
     let out = run(&["list"]);

@@ -14,6 +14,9 @@ pub fn data(command: DataCommand, opts: DataOptions) -> anyhow::Result<()> {
             for d in data::registry::list(&opts) {
                 let where_ = match (&d.found, d.fetchable, d.debian_package) {
                     (Some(p), _, _) => p.display().to_string(),
+                    (None, _, _) if d.problem.is_some() => {
+                        format!("not found: {}", d.problem.as_deref().unwrap_or_default())
+                    }
                     (None, true, Some(pkg)) => format!(
                         "not found: `runner data fetch {}` or apt-get install {pkg}",
                         d.name
@@ -50,11 +53,24 @@ pub fn data(command: DataCommand, opts: DataOptions) -> anyhow::Result<()> {
         DataCommand::Verify { name } => {
             let names: Vec<String> = match name {
                 Some(n) => vec![n],
-                None => data::registry::list(&opts)
-                    .into_iter()
-                    .filter(|d| d.found.is_some())
-                    .map(|d| d.name.to_string())
-                    .collect(),
+                None => {
+                    let infos = data::registry::list(&opts);
+                    let found: Vec<String> = infos
+                        .iter()
+                        .filter(|d| d.found.is_some())
+                        .map(|d| d.name.to_string())
+                        .collect();
+                    if found.is_empty() {
+                        let why = infos.iter().find_map(|d| d.problem.clone());
+                        return Err(user_error!(
+                            "nothing to verify: {}",
+                            why.unwrap_or_else(|| "no known dataset was found \
+                                                  (see `runner data list`)"
+                                .into())
+                        ));
+                    }
+                    found
+                }
             };
             let mut bad = Vec::new();
             for n in &names {

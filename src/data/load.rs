@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::catalog::{DatasetSpec, spec};
-use super::locate::{DataOptions, Found, expected_files, find_in, locate_spec, not_found};
+use super::locate::{DataOptions, Found, expected_files, find_in, locate_spec};
 use super::{Dataset, Split, cifar, idx};
 use crate::util::hash::sha256_file;
 use crate::{bail_user, user_error};
@@ -14,10 +14,8 @@ use crate::{bail_user, user_error};
 /// Loads dataset `name` from the first place that holds it.
 pub fn load(name: &str, opts: &DataOptions) -> Result<Dataset> {
     let spec = spec(name)?;
-    match locate_spec(spec, opts) {
-        Some((_, found)) => read_found(spec, found),
-        None => Err(not_found(spec, opts)),
-    }
+    let (_, found) = locate_spec(spec, opts)?;
+    read_found(spec, found)
 }
 
 /// Loads a dataset described by `spec` from `dir` (which holds the files directly), for

@@ -57,6 +57,14 @@ pub struct Place {
     pub dir: Option<PathBuf>,
 }
 
+impl Place {
+    /// A place the user named (`--data-dir`, `$RUNNER_DATA`): when set, the dataset must be
+    /// there, never silently taken from a later place.
+    pub fn explicit(&self) -> bool {
+        matches!(self.origin, "--data-dir" | "$RUNNER_DATA")
+    }
+}
+
 /// The folders searched for dataset `name`, in order.
 pub fn places(name: &str, opts: &DataOptions) -> Vec<Place> {
     let env_dir = std::env::var_os(DATA_ENV).filter(|v| !v.is_empty());
@@ -126,17 +134,94 @@ pub(super) fn find_in(spec: &DatasetSpec, dir: &Path) -> Option<Found> {
     }
 }
 
-/// The first folder, in search order, that holds all of dataset `name`.
+/// The first folder, in search order, that holds all of dataset `name`; `None` when none
+/// does. A `--data-dir` or `$RUNNER_DATA` that is set but does not hold the dataset (the
+/// folder does not exist, or lacks some of its files) is an error naming what is missing:
+/// the places after it are never searched.
 pub fn locate(name: &str, opts: &DataOptions) -> Result<Option<PathBuf>> {
     let spec = spec(name)?;
-    Ok(locate_spec(spec, opts).map(|(dir, _)| dir))
+    Ok(search(spec, opts)?.map(|(dir, _)| dir))
 }
 
-pub(super) fn locate_spec(spec: &DatasetSpec, opts: &DataOptions) -> Option<(PathBuf, Found)> {
-    places(spec.name, opts)
-        .into_iter()
-        .filter_map(|p| p.dir)
-        .find_map(|dir| find_in(spec, &dir).map(|found| (dir, found)))
+/// Where [`load`] and [`verify`] read dataset `spec` from; an error saying where it was looked
+/// for and how to get it when it is nowhere.
+///
+/// [`load`]: super::load::load
+/// [`verify`]: super::verify::verify
+pub(super) fn locate_spec(spec: &DatasetSpec, opts: &DataOptions) -> Result<(PathBuf, Found)> {
+    search(spec, opts)?.ok_or_else(|| not_found(spec, opts))
+}
+
+fn search(spec: &DatasetSpec, opts: &DataOptions) -> Result<Option<(PathBuf, Found)>> {
+    for place in places(spec.name, opts) {
+        let Some(dir) = &place.dir else {
+            continue;
+        };
+        if let Some(found) = find_in(spec, dir) {
+            return Ok(Some((dir.clone(), found)));
+        }
+        if place.explicit() {
+            return Err(not_in_place(spec, &place, dir));
+        }
+    }
+    Ok(None)
+}
+
+/// The files of `spec` that `dir` lacks, as the error messages name them.
+fn missing_files(spec: &DatasetSpec, dir: &Path) -> Vec<String> {
+    match spec.format {
+        Format::Idx => IDX_FILES
+            .iter()
+            .filter(|name| {
+                let raw = name.trim_end_matches(".gz");
+                !dir.join(name).is_file() && !dir.join(raw).is_file()
+            })
+            .map(|name| name.to_string())
+            .collect(),
+        Format::Cifar10 => vec![expected_files(spec)],
+    }
+}
+
+/// `--data-dir` or `$RUNNER_DATA` is set but does not hold dataset `spec` (in `dir`).
+fn not_in_place(spec: &DatasetSpec, place: &Place, dir: &Path) -> anyhow::Error {
+    let root = dir.parent().unwrap_or(dir);
+    let what = match place.origin {
+        "$RUNNER_DATA" => format!("$RUNNER_DATA ({})", root.display()),
+        origin => format!("{origin} {}", root.display()),
+    };
+    let mut msg = if !root.is_dir() {
+        format!(
+            "{what} does not exist (it was to hold dataset `{}` as {})",
+            spec.name,
+            dir.display()
+        )
+    } else if !dir.is_dir() {
+        format!(
+            "dataset `{}` is not in {what}: there is no folder {}",
+            spec.name,
+            dir.display()
+        )
+    } else {
+        format!(
+            "dataset `{}` is incomplete in {what}: {} lacks {}",
+            spec.name,
+            dir.display(),
+            missing_files(spec, dir).join(", ")
+        )
+    };
+    msg += &format!(
+        "\nWhen {} is set, datasets are read from there only. The folder needs: {}.\n\
+         Put the files there, or {} to use the other places (see `runner data list`).\n\
+         To get the files:\n",
+        place.origin,
+        expected_files(spec),
+        match place.origin {
+            "$RUNNER_DATA" => "unset $RUNNER_DATA",
+            _ => "leave out --data-dir",
+        }
+    );
+    msg += &how_to_get(spec);
+    user_error!("{}", msg.trim_end())
 }
 
 pub(super) fn expected_files(spec: &DatasetSpec) -> String {
@@ -151,7 +236,7 @@ pub(super) fn expected_files(spec: &DatasetSpec) -> String {
     }
 }
 
-pub(super) fn not_found(spec: &DatasetSpec, opts: &DataOptions) -> anyhow::Error {
+fn not_found(spec: &DatasetSpec, opts: &DataOptions) -> anyhow::Error {
     let mut msg = format!("dataset `{}` not found. Looked in:\n", spec.name);
     for place in places(spec.name, opts) {
         let line = match &place.dir {
@@ -165,6 +250,14 @@ pub(super) fn not_found(spec: &DatasetSpec, opts: &DataOptions) -> anyhow::Error
         "Each folder would need: {}.\nTo get it:\n",
         expected_files(spec)
     );
+    msg += &how_to_get(spec);
+    msg += "  or put the files in --data-dir DIR/NAME/ or $RUNNER_DATA/NAME/";
+    user_error!("{msg}")
+}
+
+/// The ways to get dataset `spec`, one indented line each.
+fn how_to_get(spec: &DatasetSpec) -> String {
+    let mut msg = String::new();
     if spec.base_url.is_some() {
         msg += &format!("  runner data fetch {}\n", spec.name);
     } else {
@@ -177,8 +270,7 @@ pub(super) fn not_found(spec: &DatasetSpec, opts: &DataOptions) -> anyhow::Error
             spec.name
         );
     }
-    msg += "  or put the files in --data-dir DIR/NAME/ or $RUNNER_DATA/NAME/";
-    user_error!("{msg}")
+    msg
 }
 
 /// A known dataset and where it was found.
@@ -191,6 +283,9 @@ pub struct DatasetInfo {
     pub test_size: usize,
     /// The folder it would be loaded from; `None` when not found anywhere.
     pub found: Option<PathBuf>,
+    /// Why it cannot be loaded although a place was named (`--data-dir` or `$RUNNER_DATA`
+    /// lacks it): the first line of that error.
+    pub problem: Option<String>,
     /// Whether `fetch` can download it.
     pub fetchable: bool,
     pub debian_package: Option<&'static str>,
@@ -200,15 +295,22 @@ pub struct DatasetInfo {
 pub fn list(opts: &DataOptions) -> Vec<DatasetInfo> {
     DATASETS
         .iter()
-        .map(|spec| DatasetInfo {
-            name: spec.name,
-            description: spec.description,
-            num_classes: spec.num_classes,
-            train_size: spec.train_size,
-            test_size: spec.test_size,
-            found: locate_spec(spec, opts).map(|(dir, _)| dir),
-            fetchable: spec.base_url.is_some(),
-            debian_package: spec.debian_package,
+        .map(|spec| {
+            let (found, problem) = match search(spec, opts) {
+                Ok(found) => (found.map(|(dir, _)| dir), None),
+                Err(e) => (None, e.to_string().lines().next().map(String::from)),
+            };
+            DatasetInfo {
+                name: spec.name,
+                description: spec.description,
+                num_classes: spec.num_classes,
+                train_size: spec.train_size,
+                test_size: spec.test_size,
+                found,
+                problem,
+                fetchable: spec.base_url.is_some(),
+                debian_package: spec.debian_package,
+            }
         })
         .collect()
 }
@@ -226,26 +328,72 @@ mod tests {
             shipped_dir: Some(dir.path().join("no-shipped")),
             cache_dir: Some(dir.path().join("no-cache")),
         };
-        // An incomplete copy under --data-dir is reported, and loading falls through to
-        // the later places (here: none hold mnist-10k).
-        std::fs::create_dir_all(dir.path().join("mnist-10k")).unwrap();
+        let shipped = DataOptions::default().shipped_dir().join("mnist-10k");
+        let copy = dir.path().join("mnist-10k");
+        // --data-dir without the dataset's folder, then with an incomplete copy: errors naming
+        // the folder and what it lacks, never a fall-through to later places.
         let err = load("mnist-10k", &opts).unwrap_err();
         let msg = format!("{err}");
         assert!(
-            msg.contains("--data-dir") && msg.contains("(incomplete)"),
+            msg.starts_with(&format!(
+                "dataset `mnist-10k` is not in --data-dir {}: there is no folder {}",
+                dir.path().display(),
+                copy.display()
+            )),
             "{msg}"
         );
+        std::fs::create_dir_all(&copy).unwrap();
+        std::fs::copy(shipped.join(IDX_FILES[0]), copy.join(IDX_FILES[0])).unwrap();
+        let err = load("mnist-10k", &opts).unwrap_err();
+        let msg = format!("{err}");
         assert!(
-            msg.contains("no-cache") && msg.contains(SYSTEM_DIR),
+            msg.starts_with(&format!(
+                "dataset `mnist-10k` is incomplete in --data-dir {}: {} lacks {}",
+                dir.path().display(),
+                copy.display(),
+                IDX_FILES[1..].join(", ")
+            )),
             "{msg}"
         );
         assert!(crate::error::is_user_error(&err));
+        assert_eq!(list(&opts)[0].found, None);
+        assert!(list(&opts)[0].problem.as_ref().unwrap().contains("lacks"));
 
-        let shipped = DataOptions::default().shipped_dir().join("mnist-10k");
         for f in IDX_FILES {
-            std::fs::copy(shipped.join(f), dir.path().join("mnist-10k").join(f)).unwrap();
+            std::fs::copy(shipped.join(f), copy.join(f)).unwrap();
         }
         let found = locate("mnist-10k", &opts).unwrap().unwrap();
-        assert_eq!(found, dir.path().join("mnist-10k"));
+        assert_eq!(found, copy);
+
+        // A --data-dir that does not exist.
+        let gone = DataOptions {
+            data_dir: Some(dir.path().join("gone")),
+            ..opts.clone()
+        };
+        let msg = format!("{}", load("mnist-10k", &gone).unwrap_err());
+        assert!(
+            msg.starts_with(&format!(
+                "--data-dir {} does not exist",
+                dir.path().join("gone").display()
+            )),
+            "{msg}"
+        );
+
+        // Nothing named and nothing anywhere: every place is listed.
+        let nowhere = DataOptions {
+            data_dir: None,
+            ..opts
+        };
+        std::fs::create_dir_all(dir.path().join("no-cache/mnist-10k")).unwrap();
+        if std::env::var_os(DATA_ENV).is_none() && !Path::new(SYSTEM_DIR).join("mnist-10k").exists()
+        {
+            let msg = format!("{}", load("mnist-10k", &nowhere).unwrap_err());
+            assert!(msg.contains("dataset `mnist-10k` not found"), "{msg}");
+            assert!(
+                msg.contains("(incomplete)") && msg.contains(SYSTEM_DIR),
+                "{msg}"
+            );
+            assert!(msg.contains("no-shipped"), "{msg}");
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::catalog::{DatasetSpec, Format, spec};
-use super::locate::{DataOptions, Found, locate_spec, not_found};
+use super::locate::{DataOptions, Found, locate_spec};
 use super::{cifar, idx};
 use crate::util::hash::sha256_file;
 
@@ -53,7 +53,7 @@ impl VerifyReport {
 /// [`load`]: super::load::load
 pub fn verify(name: &str, opts: &DataOptions) -> Result<VerifyReport> {
     let spec = spec(name)?;
-    let (dir, found) = locate_spec(spec, opts).ok_or_else(|| not_found(spec, opts))?;
+    let (dir, found) = locate_spec(spec, opts)?;
     let paths = match found {
         Found::Idx(paths) => paths.to_vec(),
         Found::CifarBins(paths) => paths,
