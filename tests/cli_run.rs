@@ -448,6 +448,140 @@ fn a_named_data_dir_without_the_dataset_is_an_error_not_a_fallback() {
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
+/// The registry's SHA-256s of mnist-10k's labels: as shipped (gzip), and decompressed.
+const TRAIN_LABELS_GZ_SHA: &str =
+    "f5a23f1ea5320c608986fa958004b9883beac01f3167e7327ce7129189464664";
+const TRAIN_LABELS_RAW_SHA: &str =
+    "0ea793304114f46e3e274025a8951eb637280e64277bde5ffa1fd9dda41697ae";
+
+/// A copy of mnist-10k in `data/mnist-10k/`: the shipped files, except the training labels
+/// decompressed and passed through `edit` (as `train-labels-idx1-ubyte`, or gzipped again
+/// under the shipped name when `gzip`). Returns the labels file.
+fn mnist_copy(data: &std::path::Path, gzip: bool, edit: impl Fn(&mut [u8])) -> std::path::PathBuf {
+    use std::io::Write;
+    let dir = data.join("mnist-10k");
+    std::fs::create_dir_all(&dir).unwrap();
+    let shipped = repo().join("data/mnist-10k");
+    for f in [
+        "train-images-idx3-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ] {
+        std::fs::copy(shipped.join(f), dir.join(f)).unwrap();
+    }
+    let mut labels = gunzip_shipped("train-labels-idx1-ubyte.gz");
+    edit(&mut labels[8..]);
+    if gzip {
+        let path = dir.join("train-labels-idx1-ubyte.gz");
+        let mut enc = flate2::write::GzEncoder::new(
+            std::fs::File::create(&path).unwrap(),
+            flate2::Compression::default(),
+        );
+        enc.write_all(&labels).unwrap();
+        enc.finish().unwrap();
+        path
+    } else {
+        let path = dir.join("train-labels-idx1-ubyte");
+        std::fs::write(&path, &labels).unwrap();
+        path
+    }
+}
+
+/// The decompressed bytes of shipped mnist-10k file `name`.
+fn gunzip_shipped(name: &str) -> Vec<u8> {
+    use std::io::Read;
+    let file = std::fs::File::open(repo().join("data/mnist-10k").join(name)).unwrap();
+    let mut bytes = Vec::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_end(&mut bytes)
+        .unwrap();
+    bytes
+}
+
+fn shift_labels(labels: &mut [u8]) {
+    labels.iter_mut().for_each(|l| *l = (*l + 1) % 10);
+}
+
+/// `data verify` reports a copy of a known dataset that is not the published one (every label
+/// shifted, gzipped or not), naming the file and both SHA-256s: before, a decompressed copy
+/// had no checksum to compare with and `data verify` said nothing was wrong.
+#[test]
+fn verify_reports_a_modified_copy_of_a_known_dataset() {
+    for gzip in [false, true] {
+        let t = tempfile::tempdir().unwrap();
+        let data = t.path().join("data");
+        let labels = mnist_copy(&data, gzip, shift_labels);
+        let actual = runner::util::hash::sha256_file(&labels).unwrap();
+        let expected = if gzip {
+            TRAIN_LABELS_GZ_SHA
+        } else {
+            TRAIN_LABELS_RAW_SHA
+        };
+        let out = runner()
+            .args(["data", "verify", "mnist-10k", "--data-dir"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(
+            text.contains(&format!(
+                "{actual}  {}  MISMATCH (expected {expected})",
+                labels.display()
+            )),
+            "{text}"
+        );
+        assert!(
+            stderr(&out).contains("checksum mismatch in: mnist-10k"),
+            "{}",
+            stderr(&out)
+        );
+    }
+
+    // Unchanged but decompressed: mnist-10k's decompressed checksums are known, so this copy
+    // verifies.
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    mnist_copy(&data, false, |_| {});
+    let out = runner()
+        .args(["data", "verify", "mnist-10k", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains(&format!("{TRAIN_LABELS_RAW_SHA}  ")));
+
+    // Decompressed files of a dataset whose decompressed checksums are not known: well-formed
+    // IDX, but unverifiable, and `data verify` does not call that ok.
+    let mnist = data.join("mnist");
+    std::fs::create_dir(&mnist).unwrap();
+    for f in [
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ] {
+        std::fs::write(mnist.join(f.trim_end_matches(".gz")), gunzip_shipped(f)).unwrap();
+    }
+    let out = runner()
+        .args(["data", "verify", "mnist", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(
+        text.matches("NOT VERIFIED (decompressed copy").count(),
+        4,
+        "{text}"
+    );
+    assert!(
+        stderr(&out).contains("not verified: mnist"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn list_shows_kinds_and_specs() {
     let out = run(&["list"]);

@@ -72,21 +72,33 @@ pub fn data(command: DataCommand, opts: DataOptions) -> anyhow::Result<()> {
                     found
                 }
             };
-            let mut bad = Vec::new();
+            let (mut bad, mut unverified) = (Vec::new(), Vec::new());
             for n in &names {
                 let report = data::registry::verify(n, &opts)?;
                 println!("{} ({}):", report.name, report.dir.display());
                 for f in &report.files {
-                    println!("  {:?}  {}  {}", f.status, f.sha256, f.path.display());
+                    println!("  {}  {}  {}", f.sha256, f.path.display(), f.status);
                 }
-                if !report.ok() {
+                if report.mismatched() {
                     bad.push(n.clone());
+                } else if !report.ok() {
+                    unverified.push(n.clone());
                 }
             }
-            if bad.is_empty() {
-                Ok(())
+            if !bad.is_empty() {
+                Err(user_error!(
+                    "checksum mismatch in: {}; those files are not the published ones: \
+                     replace them with fresh copies",
+                    bad.join(", ")
+                ))
+            } else if !unverified.is_empty() {
+                Err(user_error!(
+                    "not verified: {} (files in a form with no known checksum; see above)",
+                    unverified.join(", ")
+                ))
             } else {
-                Err(user_error!("checksum mismatch in: {}", bad.join(", ")))
+                println!("ok: every file matches its published SHA-256");
+                Ok(())
             }
         }
     }

@@ -32,6 +32,9 @@ pub struct FileSpec {
     /// Other known-good SHA-256s of the same content (e.g. a distribution's recompressed
     /// copy); accepted by `verify`, never by `fetch`.
     pub also: &'static [&'static str],
+    /// SHA-256 of the decompressed file (an IDX `.gz` gunzipped, found under the name without
+    /// `.gz`), where known; without it a decompressed copy cannot be verified.
+    pub decompressed: Option<&'static str>,
 }
 
 /// One known dataset.
@@ -58,6 +61,15 @@ const fn file(name: &'static str, sha256: &'static str) -> FileSpec {
         name,
         sha256,
         also: &[],
+        decompressed: None,
+    }
+}
+
+/// A gzip file whose decompressed content's SHA-256 is known too.
+const fn gz_file(name: &'static str, sha256: &'static str, decompressed: &'static str) -> FileSpec {
+    FileSpec {
+        decompressed: Some(decompressed),
+        ..file(name, sha256)
     }
 }
 
@@ -65,7 +77,8 @@ const fn file(name: &'static str, sha256: &'static str) -> FileSpec {
 ///
 /// Checksum provenance:
 /// - mnist-10k: computed from the files `scripts/data/make_mnist10k.sh` writes (see
-///   data/mnist-10k/README.md); the script reproduces them byte for byte.
+///   data/mnist-10k/README.md); the script reproduces them byte for byte. The decompressed
+///   SHA-256s are of `gunzip -c` of those files (sizes 6268880, 8004, 1571152, 2012).
 /// - mnist: the SHA-256s of the original LeCun files, as published in TensorFlow
 ///   Datasets' url_checksums/mnist.txt (sizes 9912422, 28881, 1648877, 4542) and repeated by
 ///   several independent projects. The ossci-datasets mirror serves the same files
@@ -75,6 +88,8 @@ const fn file(name: &'static str, sha256: &'static str) -> FileSpec {
 ///   5148). Debian's dataset-fashion-mnist (0.0~git20200523.55506a9-1) recompresses the
 ///   files without the name in the gzip header (24 or 23 bytes shorter), so their bytes
 ///   differ; the `also` values are computed from that package as installed.
+///   No SHA-256s of the decompressed files are recorded for mnist and fashion-mnist: a
+///   decompressed copy of those is read unverified, and `data verify` says so.
 /// - cifar10: the tarball's SHA-256 as published in TensorFlow Datasets'
 ///   url_checksums/cifar10.txt (170052171 bytes). No checksums of the extracted `.bin`
 ///   files are published; they are only size-checked (see [`verify`]).
@@ -91,21 +106,25 @@ pub const DATASETS: &[DatasetSpec] = &[
         format: Format::Idx,
         base_url: None,
         files: &[
-            file(
+            gz_file(
                 "train-images-idx3-ubyte.gz",
                 "c5b1c643c772f9a5ae6f0db6bda4fb94f2840d88bc81d7c639b60e38ea7333d5",
+                "a58ef2569a75783b25c8ac59930a6caa582474873129c658324d0419b70baee3",
             ),
-            file(
+            gz_file(
                 "train-labels-idx1-ubyte.gz",
                 "f5a23f1ea5320c608986fa958004b9883beac01f3167e7327ce7129189464664",
+                "0ea793304114f46e3e274025a8951eb637280e64277bde5ffa1fd9dda41697ae",
             ),
-            file(
+            gz_file(
                 "t10k-images-idx3-ubyte.gz",
                 "987993b147bc9f1fc237468543c7bb9aff284d92499b5b2b78d8cac02059f6e5",
+                "f21f120b71ef1e7ca17fe60c955bb253f0b0946d1b50b6916fa0a74ced32a0a0",
             ),
-            file(
+            gz_file(
                 "t10k-labels-idx1-ubyte.gz",
                 "4c9ec61cc6271feccbb680f16584bd0b57620b436b8f65f98515970cb42543f7",
+                "d71b642d86d5ca188d094b8d720e2e8e8702646df00814056c31dc771f90069a",
             ),
         ],
         debian_package: None,
@@ -151,21 +170,25 @@ pub const DATASETS: &[DatasetSpec] = &[
                 name: "train-images-idx3-ubyte.gz",
                 sha256: "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
                 also: &["b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7"],
+                decompressed: None,
             },
             FileSpec {
                 name: "train-labels-idx1-ubyte.gz",
                 sha256: "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
                 also: &["0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056"],
+                decompressed: None,
             },
             FileSpec {
                 name: "t10k-images-idx3-ubyte.gz",
                 sha256: "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
                 also: &["cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa"],
+                decompressed: None,
             },
             FileSpec {
                 name: "t10k-labels-idx1-ubyte.gz",
                 sha256: "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
                 also: &["8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05"],
+                decompressed: None,
             },
         ],
         debian_package: Some("dataset-fashion-mnist"),
@@ -214,7 +237,10 @@ mod tests {
         for (i, d) in DATASETS.iter().enumerate() {
             assert!(DATASETS[..i].iter().all(|o| o.name != d.name));
             for f in d.files {
-                for sha in std::iter::once(&f.sha256).chain(f.also) {
+                for sha in std::iter::once(&f.sha256)
+                    .chain(f.also)
+                    .chain(f.decompressed.as_ref())
+                {
                     assert_eq!(sha.len(), 64, "{}", f.name);
                     assert!(
                         sha.bytes()

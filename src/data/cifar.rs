@@ -32,6 +32,8 @@ pub const TRAIN_FILES: [&str; 5] = [
 pub const TEST_FILE: &str = "test_batch.bin";
 /// The folder the tarball unpacks into.
 pub const ARCHIVE_DIR: &str = "cifar-10-batches-bin";
+/// The archive as distributed, holding [`ARCHIVE_DIR`].
+pub const ARCHIVE: &str = "cifar-10-binary.tar.gz";
 /// Records in each published batch file.
 pub const BATCH_RECORDS: usize = 10_000;
 /// The size of each published batch file, the most any batch may hold: 30,730,000 bytes.

@@ -102,6 +102,17 @@ pub(super) enum Found {
     CifarArchive(PathBuf),
 }
 
+impl Found {
+    /// Every file, in the order they are read.
+    pub fn paths(&self) -> Vec<PathBuf> {
+        match self {
+            Found::Idx(paths) => paths.to_vec(),
+            Found::CifarBins(paths) => paths.clone(),
+            Found::CifarArchive(path) => vec![path.clone()],
+        }
+    }
+}
+
 /// What `dir` holds of the dataset, if all of it.
 pub(super) fn find_in(spec: &DatasetSpec, dir: &Path) -> Option<Found> {
     if !dir.is_dir() {
@@ -128,7 +139,7 @@ pub(super) fn find_in(spec: &DatasetSpec, dir: &Path) -> Option<Found> {
                     return Some(Found::CifarBins(bins));
                 }
             }
-            let archive = spec.files.first().map(|f| dir.join(f.name))?;
+            let archive = dir.join(cifar::ARCHIVE);
             archive.is_file().then_some(Found::CifarArchive(archive))
         }
     }
@@ -228,7 +239,8 @@ pub(super) fn expected_files(spec: &DatasetSpec) -> String {
     match spec.format {
         Format::Idx => format!("{} (gzip or not)", IDX_FILES.join(", ")),
         Format::Cifar10 => format!(
-            "cifar-10-binary.tar.gz, or {}/{{{}, {}}}",
+            "{}, or {}/{{{}, {}}}",
+            cifar::ARCHIVE,
             cifar::ARCHIVE_DIR,
             cifar::TRAIN_FILES.join(", "),
             cifar::TEST_FILE
@@ -256,13 +268,16 @@ fn not_found(spec: &DatasetSpec, opts: &DataOptions) -> anyhow::Error {
 }
 
 /// The ways to get dataset `spec`, one indented line each.
-fn how_to_get(spec: &DatasetSpec) -> String {
+pub(super) fn how_to_get(spec: &DatasetSpec) -> String {
     let mut msg = String::new();
     if spec.base_url.is_some() {
         msg += &format!("  runner data fetch {}\n", spec.name);
     } else {
-        msg += "  it ships with runner's source in data/; rebuild it with \
-                scripts/data/make_mnist10k.sh, or pass --data-dir\n";
+        msg += &format!(
+            "  it ships with runner's source in data/{}/; scripts/data/make_mnist10k.sh \
+             rebuilds it\n",
+            spec.name
+        );
     }
     if let Some(pkg) = spec.debian_package {
         msg += &format!(
