@@ -502,11 +502,12 @@ fn shift_labels(labels: &mut [u8]) {
     labels.iter_mut().for_each(|l| *l = (*l + 1) % 10);
 }
 
-/// `data verify` reports a copy of a known dataset that is not the published one (every label
-/// shifted, gzipped or not), naming the file and both SHA-256s: before, a decompressed copy
-/// had no checksum to compare with and `data verify` said nothing was wrong.
+/// A copy of a known dataset that is not the published one (every label shifted, gzipped or
+/// not) is refused at `run` naming the file and both SHA-256s, and `data verify` reports it:
+/// before, such a copy trained to chance, and for a decompressed one `data verify` said
+/// nothing was wrong.
 #[test]
-fn verify_reports_a_modified_copy_of_a_known_dataset() {
+fn a_modified_copy_of_a_known_dataset_is_refused_and_verify_reports_it() {
     for gzip in [false, true] {
         let t = tempfile::tempdir().unwrap();
         let data = t.path().join("data");
@@ -517,6 +518,32 @@ fn verify_reports_a_modified_copy_of_a_known_dataset() {
         } else {
             TRAIN_LABELS_RAW_SHA
         };
+        let results = t.path().join("results");
+        let out = runner()
+            .args(["run", tiny_spec().to_str().unwrap(), "-q", "--data-dir"])
+            .arg(&data)
+            .arg("--results")
+            .arg(&results)
+            .env("XDG_CACHE_HOME", t.path().join("cache"))
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.starts_with(&format!(
+                "error: {} is not the published file of dataset `mnist-10k`: its SHA-256 is \
+                 {actual}, expected {expected}.",
+                labels.display()
+            )),
+            "{err}"
+        );
+        assert!(err.contains("Replace it with the original"), "{err}");
+        assert!(
+            !results.exists(),
+            "a refused run made {}",
+            results.display()
+        );
+
         let out = runner()
             .args(["data", "verify", "mnist-10k", "--data-dir"])
             .arg(&data)
@@ -539,10 +566,19 @@ fn verify_reports_a_modified_copy_of_a_known_dataset() {
     }
 
     // Unchanged but decompressed: mnist-10k's decompressed checksums are known, so this copy
-    // verifies.
+    // trains and verifies.
     let t = tempfile::tempdir().unwrap();
     let data = t.path().join("data");
     mnist_copy(&data, false, |_| {});
+    let out = runner()
+        .args(["run", tiny_spec().to_str().unwrap(), "-q", "--data-dir"])
+        .arg(&data)
+        .arg("--results")
+        .arg(t.path().join("results"))
+        .env("XDG_CACHE_HOME", t.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
     let out = runner()
         .args(["data", "verify", "mnist-10k", "--data-dir"])
         .arg(&data)
@@ -580,6 +616,93 @@ fn verify_reports_a_modified_copy_of_a_known_dataset() {
         "{}",
         stderr(&out)
     );
+}
+
+/// SHA-256s checked at load are remembered in `$XDG_CACHE_HOME/runner/checksums.tsv`, keyed by
+/// the file's path, size and times: a second load of unchanged files hashes nothing (the
+/// cache has nothing new to record, so it is not rewritten), and an edit that keeps the size
+/// and restores the modification time is still caught.
+#[test]
+fn checked_checksums_are_cached_and_an_edit_still_misses_the_cache() {
+    let t = tempfile::tempdir().unwrap();
+    let cache = t.path().join("cache");
+    let cache_file = cache.join("runner/checksums.tsv");
+    let run_tiny = |data: Option<&std::path::Path>| {
+        let mut cmd = runner();
+        cmd.args(["run", tiny_spec().to_str().unwrap(), "-q", "--results"])
+            .arg(t.path().join("results"))
+            .env("XDG_CACHE_HOME", &cache)
+            .env_remove("RUNNER_DATA");
+        if let Some(d) = data {
+            cmd.arg("--data-dir").arg(d);
+        }
+        cmd.output().unwrap()
+    };
+
+    // The shipped copy: all four files remembered, with the published SHA-256s.
+    let out = run_tiny(None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&cache_file).unwrap();
+    let shipped = repo().join("data/mnist-10k").canonicalize().unwrap();
+    for (f, sha) in [
+        ("train-labels-idx1-ubyte.gz", TRAIN_LABELS_GZ_SHA),
+        (
+            "t10k-images-idx3-ubyte.gz",
+            "987993b147bc9f1fc237468543c7bb9aff284d92499b5b2b78d8cac02059f6e5",
+        ),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.ends_with(&format!("\t{}", shipped.join(f).display())))
+            .unwrap_or_else(|| panic!("no entry for {f} in\n{text}"));
+        assert!(line.starts_with(&format!("{sha}\t")), "{line}");
+    }
+    assert_eq!(text.lines().count(), 4, "{text}");
+    use std::os::unix::fs::MetadataExt;
+    let inode = std::fs::metadata(&cache_file).unwrap().ino();
+    let out = run_tiny(None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::metadata(&cache_file).unwrap().ino(), inode);
+    assert_eq!(std::fs::read_to_string(&cache_file).unwrap(), text);
+
+    // A good decompressed copy, remembered once it has settled (files changed in the last
+    // second are never remembered).
+    let data = t.path().join("data");
+    let labels = mnist_copy(&data, false, |_| {});
+    std::thread::sleep(Duration::from_millis(1100));
+    let out = run_tiny(Some(&data));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&cache_file).unwrap();
+    let canonical = labels.canonicalize().unwrap();
+    assert!(
+        text.lines().any(|l| l.starts_with(TRAIN_LABELS_RAW_SHA)
+            && l.ends_with(&canonical.display().to_string())),
+        "{text}"
+    );
+    // Every label shifted in place: same size, modification time put back.
+    let mtime = std::fs::metadata(&labels).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(&labels).unwrap();
+    shift_labels(&mut bytes[8..]);
+    std::fs::write(&labels, &bytes).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&labels)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let out = run_tiny(Some(&data));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("{} is not the published file", labels.display())),
+        "{}",
+        stderr(&out)
+    );
+
+    // An unwritable cache only means hashing every time.
+    std::fs::remove_dir_all(&cache).unwrap();
+    std::fs::write(&cache, "a file, not a folder").unwrap();
+    let out = run_tiny(None);
+    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 #[test]

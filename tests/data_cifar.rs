@@ -56,9 +56,23 @@ fn write_tarball(path: &Path) {
     tar.into_inner().unwrap().finish().unwrap();
 }
 
+/// CIFAR-10's layout without its checksums: the fake batches here are not CIFAR-10, and
+/// loading them as `cifar10` is refused (below).
+const FAKE_CIFAR: registry::DatasetSpec = registry::DatasetSpec {
+    name: "fake-cifar10",
+    description: "tiny fake batches in CIFAR-10's format",
+    num_classes: 10,
+    train_size: 15,
+    test_size: 3,
+    format: registry::Format::Cifar10,
+    base_url: None,
+    files: &[],
+    debian_package: None,
+};
+
 #[test]
 fn extracted_and_archived_forms_load_the_same() {
-    let spec = registry::spec("cifar10").unwrap();
+    let spec = &FAKE_CIFAR;
     let root = tempfile::tempdir().unwrap();
 
     let extracted = root.path().join("extracted");
@@ -82,6 +96,19 @@ fn extracted_and_archived_forms_load_the_same() {
     assert_eq!(a.train.image(3)[0], 1.0 / 255.0);
     assert_eq!(a.files.len(), 6);
     assert_eq!(b.files.len(), 1);
+
+    // Under the registered name, the fake tarball is not the published one; the extracted
+    // batches have no published checksums, so only their contents are checked.
+    let cifar10 = registry::spec("cifar10").unwrap();
+    let err = registry::load_from_dir(cifar10, &archived).unwrap_err();
+    assert!(is_user_error(&err));
+    let msg = format!("{err}");
+    assert!(
+        msg.contains("cifar-10-binary.tar.gz is not the published file of dataset `cifar10`")
+            && msg.contains(&format!("expected {}", cifar10.files[0].sha256)),
+        "{msg}"
+    );
+    registry::load_from_dir(cifar10, &extracted).unwrap();
 }
 
 #[test]

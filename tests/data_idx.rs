@@ -197,11 +197,19 @@ fn verify_flags_a_modified_file() {
     };
     assert!(registry::verify("mnist-10k", &opts).unwrap().ok());
 
-    // Same labels, stored uncompressed under the .gz name: loadable, but not the published
-    // bytes, and verify must say so.
+    // Same labels, stored uncompressed under the .gz name: not the published bytes, so
+    // refused at load (with a hint at the name), and verify must say so.
     let labels = idx::read_labels(&copy.join(IDX_FILES[1])).unwrap();
     idx::write_labels(&copy.join(IDX_FILES[1]), &labels, false).unwrap();
-    runner::data::load("mnist-10k", &opts).unwrap();
+    let err = runner::data::load("mnist-10k", &opts).unwrap_err();
+    let msg = format!("{err}");
+    assert!(
+        msg.contains(&format!(
+            "{} is not the published file",
+            copy.join(IDX_FILES[1]).display()
+        )) && msg.contains("not gzip-compressed"),
+        "{msg}"
+    );
     let report = registry::verify("mnist-10k", &opts).unwrap();
     assert!(!report.ok());
     assert_eq!(report.dir, copy);
@@ -212,6 +220,21 @@ fn verify_flags_a_modified_file() {
         .collect();
     assert_eq!(bad.len(), 1);
     assert!(bad[0].path.ends_with(IDX_FILES[1]));
+
+    // Under the decompressed name, the same bytes are mnist-10k's (its decompressed
+    // checksums are known): loaded and verified.
+    let raw = copy.join(IDX_FILES[1].trim_end_matches(".gz"));
+    fs::rename(copy.join(IDX_FILES[1]), &raw).unwrap();
+    runner::data::load("mnist-10k", &opts).unwrap();
+    assert!(registry::verify("mnist-10k", &opts).unwrap().ok());
+    // Every label shifted by one: loadable as IDX, but refused, and verify says so.
+    let shifted: Vec<u8> = labels.iter().map(|l| (l + 1) % 10).collect();
+    idx::write_labels(&raw, &shifted, false).unwrap();
+    let err = runner::data::load("mnist-10k", &opts).unwrap_err();
+    assert!(runner::error::is_user_error(&err));
+    assert!(format!("{err}").contains("its SHA-256 is"), "{err}");
+    let report = registry::verify("mnist-10k", &opts).unwrap();
+    assert!(report.mismatched());
 }
 
 /// Runs where Debian's dataset-fashion-mnist is installed (it is on the dev machines); the

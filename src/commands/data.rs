@@ -87,8 +87,8 @@ pub fn data(command: DataCommand, opts: DataOptions) -> anyhow::Result<()> {
             }
             if !bad.is_empty() {
                 Err(user_error!(
-                    "checksum mismatch in: {}; those files are not the published ones: \
-                     replace them with fresh copies",
+                    "checksum mismatch in: {}; those files are not the published ones, and \
+                     runner refuses to train on them: replace them with fresh copies",
                     bad.join(", ")
                 ))
             } else if !unverified.is_empty() {

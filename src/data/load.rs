@@ -5,21 +5,29 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::catalog::{DatasetSpec, spec};
-use super::locate::{DataOptions, Found, expected_files, find_in, locate_spec};
+use super::catalog::{DatasetSpec, Format, spec};
+use super::hash_cache::{self, HashCache};
+use super::locate::{DataOptions, Found, expected_files, find_in, how_to_get, locate_spec};
+use super::verify::reference;
 use super::{Dataset, Split, cifar, idx};
 use crate::util::hash::sha256_file;
 use crate::{bail_user, user_error};
 
-/// Loads dataset `name` from the first place that holds it.
+/// Loads dataset `name` from the first place that holds it, after checking every file with a
+/// published SHA-256 against it (a mismatch is an error). The SHA-256s are remembered in the
+/// cache dir (see [`hash_cache`]), so a second load of unchanged files hashes nothing.
+///
+/// [`hash_cache`]: super::hash_cache
 pub fn load(name: &str, opts: &DataOptions) -> Result<Dataset> {
     let spec = spec(name)?;
     let (_, found) = locate_spec(spec, opts)?;
-    read_found(spec, found)
+    let cache = HashCache::open(opts.cache_dir().map(|d| d.join(hash_cache::FILE)));
+    read_found(spec, found, cache)
 }
 
 /// Loads a dataset described by `spec` from `dir` (which holds the files directly), for
-/// datasets outside the registry and for tests.
+/// datasets outside the registry and for tests. Files are checked against the SHA-256s
+/// `spec` lists, as [`load`] does (hashed afresh, nothing remembered).
 pub fn load_from_dir(spec: &DatasetSpec, dir: &Path) -> Result<Dataset> {
     let found = find_in(spec, dir).ok_or_else(|| {
         user_error!(
@@ -29,10 +37,66 @@ pub fn load_from_dir(spec: &DatasetSpec, dir: &Path) -> Result<Dataset> {
             expected_files(spec)
         )
     })?;
-    read_found(spec, found)
+    read_found(spec, found, HashCache::open(None))
 }
 
-fn read_found(spec: &DatasetSpec, found: Found) -> Result<Dataset> {
+/// The `(path, SHA-256)` of every file of `found`, each checked against the registry before
+/// anything is read from it.
+fn checked_files(
+    spec: &DatasetSpec,
+    found: &Found,
+    cache: &mut HashCache,
+) -> Result<Vec<(String, String)>> {
+    let mut files = Vec::new();
+    for path in found.paths() {
+        let mut sha256 = cache.sha256(&path)?.sha256;
+        if let Some(reference) = reference(spec, &path)
+            && !reference.accepts(&sha256)
+        {
+            // A remembered SHA-256 is never the last word against the data.
+            cache.forget(&path);
+            sha256 = sha256_file(&path)?;
+            if !reference.accepts(&sha256) {
+                bail_user!(
+                    "{} is not the published file of dataset `{}`: its SHA-256 is {sha256}, \
+                     expected {}. It was changed or damaged, and training on it would give \
+                     other results than the dataset's.{}\nReplace it with the original \
+                     (`runner data verify {}` checks every file). To get it:\n{}",
+                    path.display(),
+                    spec.name,
+                    reference.expected,
+                    not_gzip_hint(spec, &path),
+                    spec.name,
+                    how_to_get(spec).trim_end()
+                );
+            }
+        }
+        files.push((path.display().to_string(), sha256));
+    }
+    Ok(files)
+}
+
+/// For an IDX `.gz` file that is not gzip: where a decompressed copy belongs.
+fn not_gzip_hint(spec: &DatasetSpec, path: &Path) -> String {
+    use std::io::Read;
+    let name = path.file_name().and_then(|n| n.to_str());
+    let (Format::Idx, Some(name)) = (spec.format, name) else {
+        return String::new();
+    };
+    let mut magic = [0u8; 2];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic));
+    match name.strip_suffix(".gz") {
+        Some(raw) if read.is_ok() && magic != [0x1f, 0x8b] => {
+            format!(" It is not gzip-compressed: a decompressed copy belongs under the name {raw}.")
+        }
+        _ => String::new(),
+    }
+}
+
+fn read_found(spec: &DatasetSpec, found: Found, mut cache: HashCache) -> Result<Dataset> {
+    let files = checked_files(spec, &found, &mut cache);
+    cache.save();
+    let files = files?;
     let (train, test, paths) = match found {
         Found::Idx(paths) => {
             let train = read_idx_split(&paths[0], &paths[1])?;
@@ -72,10 +136,6 @@ fn read_found(spec: &DatasetSpec, found: Found) -> Result<Dataset> {
             test.width
         );
     }
-    let files = paths
-        .iter()
-        .map(|p| Ok((p.display().to_string(), sha256_file(p)?)))
-        .collect::<Result<Vec<_>>>()?;
     Ok(Dataset {
         name: spec.name.to_string(),
         num_classes: spec.num_classes,

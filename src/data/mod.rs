@@ -6,6 +6,7 @@ mod catalog;
 pub mod cifar;
 pub mod corrupt;
 pub mod fetch;
+mod hash_cache;
 pub mod idx;
 mod load;
 mod locate;
@@ -14,7 +15,7 @@ mod verify;
 
 /// The registry of known datasets, as one namespace over the files that hold it: what each
 /// dataset is (`catalog.rs`), where it is looked for (`locate.rs`), reading it (`load.rs`)
-/// and checking it (`verify.rs`).
+/// and checking it (`verify.rs`, at every load; the SHA-256s remembered by `hash_cache.rs`).
 pub mod registry {
     pub use super::catalog::{DATASETS, DatasetSpec, FileSpec, Format, IDX_FILES, spec};
     pub use super::load::{load, load_from_dir};
