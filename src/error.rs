@@ -1,5 +1,8 @@
 //! Errors are `anyhow` everywhere; a [`UserError`] in the chain marks the failure as the
-//! user's (bad spec, missing or corrupt data), which the binary maps to exit code 1.
+//! user's (bad spec, missing or corrupt data), and so does an I/O error (the environment's: a
+//! results dir that is a file or read-only, a full disk, a file that vanished). The binary maps
+//! both to exit code 1 and prints the whole chain on one line; anything else is a bug in runner
+//! (exit 2).
 
 use std::fmt;
 
@@ -27,9 +30,13 @@ macro_rules! bail_user {
     ($($arg:tt)*) => { return Err($crate::user_error!($($arg)*)) };
 }
 
-/// True when any error in the chain is a [`UserError`].
+/// True when any error in the chain is a [`UserError`] or an I/O error: the user's input or
+/// their environment, not runner, is at fault. Whoever adds the context of an I/O error names
+/// the path (`with_context(|| format!("writing {}", path.display()))`), so the one-line message
+/// holds both the path and the cause.
 pub fn is_user_error(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| e.is::<UserError>())
+    err.chain()
+        .any(|e| e.is::<UserError>() || e.is::<std::io::Error>())
 }
 
 /// Ends the program with a specific exit status and message (not an error in runner): a sweep

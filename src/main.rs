@@ -28,13 +28,18 @@ fn main() -> ExitCode {
                 eprintln!("{}", exit.message);
                 return ExitCode::from(exit.code);
             }
-            let user = runner::error::is_user_error(&err);
-            if user {
-                eprintln!("error: {err}");
-            } else {
-                eprintln!("internal error: {err:?}");
+            // The whole chain on the first line ("creating X: Not a directory"): the cause and
+            // the path together, never Rust debug text.
+            if runner::error::is_user_error(&err) {
+                eprintln!("error: {err:#}");
+                return ExitCode::from(1);
             }
-            ExitCode::from(if user { 1 } else { 2 })
+            eprintln!("internal error (a bug in runner, please report it): {err:#}");
+            let backtrace = err.backtrace();
+            if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+                eprintln!("\n{backtrace}");
+            }
+            ExitCode::from(2)
         }
     }
 }

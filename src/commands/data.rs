@@ -1,6 +1,7 @@
 //! `runner data`: list, fetch and verify the registered datasets.
 
 use crate::cli::DataCommand;
+use crate::data::registry::CheckStatus;
 use crate::data::{self, DataOptions};
 use crate::user_error;
 

@@ -52,10 +52,21 @@ pub fn read_png(path: &Path) -> Result<(usize, usize, bool, Vec<u8>)> {
     let rgb = match (info.color_type, info.bit_depth) {
         (png::ColorType::Grayscale, png::BitDepth::Eight) => false,
         (png::ColorType::Rgb, png::BitDepth::Eight) => true,
-        (color, depth) => bail!(
-            "{}: expected an 8-bit grayscale or RGB PNG, found {color:?} at {depth:?}",
-            path.display()
-        ),
+        (color, depth) => {
+            let color = match color {
+                png::ColorType::Grayscale => "grayscale",
+                png::ColorType::Rgb => "RGB",
+                png::ColorType::Indexed => "palette (indexed)",
+                png::ColorType::GrayscaleAlpha => "grayscale with alpha",
+                png::ColorType::Rgba => "RGBA",
+            };
+            bail!(
+                "{}: expected an 8-bit grayscale or RGB PNG, found {color} at {} bits per \
+                 sample",
+                path.display(),
+                depth as u8
+            )
+        }
     };
     buf.truncate(info.buffer_size());
     Ok((info.width as usize, info.height as usize, rgb, buf))

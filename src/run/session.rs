@@ -183,7 +183,7 @@ fn execute(
             histories.push(None);
             continue;
         }
-        std::fs::create_dir_all(&vdir)?;
+        crate::util::fs::create_dir_all(&vdir)?;
         let name = opts.device.as_deref().unwrap_or(&variant.spec.device);
         let device = make_device(name)?.autodiff();
         let mut observer = VariantProgress::new(

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use anyhow::Context;
+
 use crate::util::fs::write_atomic;
 use crate::util::stats::mean_std;
 use crate::util::table::{Align, Column, Show, markdown_table};
@@ -172,7 +174,9 @@ impl SummaryRow {
     /// Reads result.json as [`SummaryRow::write`] writes it (or as a list of `[column, text]`
     /// pairs, as runs before 0.2 wrote it).
     pub fn read(path: &Path) -> anyhow::Result<Self> {
-        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path)?)?;
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let json: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| crate::user_error!("corrupt {}: {e}", path.display()))?;
         let cells = match json {
             serde_json::Value::Object(map) => map
                 .into_iter()

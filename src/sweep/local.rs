@@ -8,6 +8,8 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+
+use anyhow::Context;
 use std::time::{Duration, Instant};
 
 use super::cell::{self, BUSY_EXIT};
@@ -169,11 +171,12 @@ pub fn log_path(sweep: &Path, plan: &Plan, index: usize) -> PathBuf {
 
 fn spawn(sweep: &Path, plan: &Plan, index: usize, opts: &Options) -> anyhow::Result<Worker> {
     let log_file = log_path(sweep, plan, index);
-    std::fs::create_dir_all(sweep.join("logs"))?;
+    crate::util::fs::create_dir_all(&sweep.join("logs"))?;
     let mut log = OpenOptions::new()
         .create(true)
         .append(true)
-        .open(&log_file)?;
+        .open(&log_file)
+        .with_context(|| format!("opening {}", log_file.display()))?;
     writeln!(
         log,
         "== {} local worker: runner run-cell {} {index} --threads {}",

@@ -336,7 +336,7 @@ pub fn materialize(dir: &Path, plan: &Plan, spec_text: &str) -> anyhow::Result<M
     }
     std::fs::create_dir_all(dir.join("cells"))
         .map_err(|e| user_error!("cannot create sweep dir {}: {e}", dir.display()))?;
-    std::fs::create_dir_all(dir.join("logs"))?;
+    crate::util::fs::create_dir_all(&dir.join("logs"))?;
     crate::util::fs::write_atomic(&dir.join("spec.toml"), spec_text.as_bytes())?;
     crate::util::fs::write_atomic(&dir.join("plan.csv"), &plan.csv()?)?;
     crate::util::fs::write_atomic(&dir.join("plan.json"), &serde_json::to_vec_pretty(plan)?)?;

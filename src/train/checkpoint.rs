@@ -86,13 +86,18 @@ fn entries(root: &Path) -> anyhow::Result<Entries> {
 /// happen wherever it points).
 fn real_dir(variant_dir: &Path) -> anyhow::Result<PathBuf> {
     let root = dir(variant_dir)?;
-    if fs::symlink_metadata(&root).is_ok_and(|m| m.file_type().is_symlink()) {
-        bail_user!(
+    match fs::symlink_metadata(&root) {
+        Ok(m) if m.file_type().is_symlink() => bail_user!(
             "{} is a symbolic link; checkpoints are only written into a real directory",
             root.display()
-        );
+        ),
+        Ok(m) if !m.is_dir() => bail_user!(
+            "{} is not a directory; runner keeps this variant's checkpoints in a folder of that \
+             name: move the file away and run again",
+            root.display()
+        ),
+        _ => Ok(root),
     }
-    Ok(root)
 }
 
 pub fn save<M: Module>(
@@ -104,27 +109,32 @@ pub fn save<M: Module>(
     task_state: &dyn Fn(&Path) -> anyhow::Result<()>,
 ) -> anyhow::Result<PathBuf> {
     let root = real_dir(variant_dir)?;
-    fs::create_dir_all(&root)?;
+    crate::util::fs::create_dir_all(&root)?;
     let name = step_name(state.step);
     let tmp = join_inside(&root, &[&format!("{TMP}{name}")])?;
+    let removing = |p: &Path| format!("removing {}", p.display());
     if tmp.exists() {
-        fs::remove_dir_all(&tmp)?;
+        fs::remove_dir_all(&tmp).with_context(|| removing(&tmp))?;
     }
-    fs::create_dir(&tmp)?;
+    fs::create_dir(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let path = tmp.join(MODEL);
     model
         .clone()
-        .save_file(tmp.join(MODEL))
-        .map_err(|e| anyhow::anyhow!("writing model checkpoint: {e:?}"))?;
+        .save_file(&path)
+        .map_err(|e| user_error!("writing {}: {e}", path.display()))?;
+    let path = tmp.join(OPTIMIZER);
     optim
-        .save(tmp.join(OPTIMIZER))
-        .map_err(|e| anyhow::anyhow!("writing optimizer checkpoint: {e:?}"))?;
-    fs::write(tmp.join(STATE), serde_json::to_vec_pretty(state)?)?;
+        .save(&path)
+        .map_err(|e| user_error!("writing {}: {e}", path.display()))?;
+    let path = tmp.join(STATE);
+    fs::write(&path, serde_json::to_vec_pretty(state)?)
+        .with_context(|| format!("writing {}", path.display()))?;
     task_state(&tmp)?;
     let done = join_inside(&root, &[&name])?;
     if done.exists() {
-        fs::remove_dir_all(&done)?;
+        fs::remove_dir_all(&done).with_context(|| removing(&done))?;
     }
-    fs::rename(&tmp, &done).context("publishing checkpoint")?;
+    fs::rename(&tmp, &done).with_context(|| format!("publishing {}", done.display()))?;
     prune(&root, keep)?;
     Ok(done)
 }
@@ -167,11 +177,11 @@ pub fn restore<M: Module>(
     let model_path = checkpoint.join(MODEL);
     let model = model
         .try_load_file(&model_path)
-        .map_err(|e| user_error!("cannot load checkpoint {}: {e:?}", model_path.display()))?;
+        .map_err(|e| user_error!("cannot load checkpoint {}: {e}", model_path.display()))?;
     let optim_path = checkpoint.join(OPTIMIZER);
     let optim = optim
         .load(&optim_path)
-        .map_err(|e| user_error!("cannot load checkpoint {}: {e:?}", optim_path.display()))?;
+        .map_err(|e| user_error!("cannot load checkpoint {}: {e}", optim_path.display()))?;
     Ok((model, optim))
 }
 

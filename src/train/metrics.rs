@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::bail_user;
+use crate::{bail_user, user_error};
 
 pub const STANDARD_COLUMNS: [&str; 7] = [
     "step",
@@ -45,25 +45,22 @@ pub struct MetricsFile {
 
 impl MetricsFile {
     /// Opens the file for appending. Rows past `resume_step` (written after the checkpoint a
-    /// resumed run starts from) are dropped, since the resumed run writes them again. The kept
-    /// rows go to a new file that is renamed over the old one, so a kill at any moment leaves
-    /// either the old file or the new one whole.
+    /// resumed run starts from) are dropped, since the resumed run writes them again, and so is
+    /// a last line cut short by a kill (see [`read_complete`]). The kept rows go to a new file
+    /// that is renamed over the old one, so a kill at any moment leaves either the old file or
+    /// the new one whole.
     pub fn open(path: &Path, extra: &[String], resume_step: u64) -> anyhow::Result<Self> {
-        let header: Vec<String> = STANDARD_COLUMNS
-            .iter()
-            .map(|s| s.to_string())
-            .chain(extra.iter().cloned())
-            .collect();
         let mut rows = Vec::new();
         if resume_step > 0 && path.exists() {
-            rows = read(path)?;
+            rows = read_complete(path)?;
             rows.retain(|r| r.step <= resume_step);
         }
-        let mut text = header.join(",") + "\n";
-        for row in &rows {
-            text += &format_row(row);
-            text.push('\n');
-        }
+        Self::with_rows(path, extra, rows)
+    }
+
+    /// Replaces the file by one holding the header and `rows`, and opens it for appending.
+    pub fn with_rows(path: &Path, extra: &[String], rows: Vec<EvalRow>) -> anyhow::Result<Self> {
+        let text = contents(&header(extra), &rows);
         crate::util::fs::write_atomic(path, text.as_bytes())?;
         let file = OpenOptions::new()
             .append(true)
@@ -80,13 +77,36 @@ impl MetricsFile {
         &self.rows
     }
 
+    /// Appends a row, newline included, in one write: a kill leaves the row whole or a last
+    /// line without its newline, which [`read_complete`] recognizes.
     pub fn append(&mut self, row: &EvalRow) -> anyhow::Result<()> {
-        writeln!(self.file, "{}", format_row(row))
+        let line = format_row(row) + "\n";
+        self.file
+            .write_all(line.as_bytes())
             .and_then(|_| self.file.flush())
             .with_context(|| format!("writing {}", self.path.display()))?;
         self.rows.push(row.clone());
         Ok(())
     }
+}
+
+/// The header line's columns: the standard ones, then the kind's `extra`.
+pub fn header(extra: &[String]) -> Vec<String> {
+    STANDARD_COLUMNS
+        .iter()
+        .map(|s| s.to_string())
+        .chain(extra.iter().cloned())
+        .collect()
+}
+
+/// The file's text with `header` and `rows`, as [`MetricsFile`] writes it.
+fn contents(header: &[String], rows: &[EvalRow]) -> String {
+    let mut text = header.join(",") + "\n";
+    for row in rows {
+        text += &format_row(row);
+        text.push('\n');
+    }
+    text
 }
 
 fn format_row(r: &EvalRow) -> String {
@@ -172,28 +192,70 @@ pub fn read_table(path: &Path) -> Result<MetricsTable, ReadError> {
 }
 
 /// Reads a metrics file back as [`EvalRow`]s: every field a number, the standard columns
-/// first.
+/// first. Anything else is the user's error, naming the file and the line.
 pub fn read(path: &Path) -> anyhow::Result<Vec<EvalRow>> {
-    let context = || format!("reading {}", path.display());
-    let table =
-        read_table(path).map_err(|e| anyhow::Error::new(e.into_csv()).context(context()))?;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    parse(path, &bytes)
+}
+
+/// [`read`] for a run being resumed, which writes again every row after its checkpoint: a last
+/// line without its newline (cut short by a kill while [`MetricsFile::append`] wrote it) is
+/// left out, with a warning, rather than failing the resume. Only the last line: a damaged
+/// line before it was not cut by a kill, and is an error.
+pub fn read_complete(path: &Path) -> anyhow::Result<Vec<EvalRow>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let whole = match bytes.iter().rposition(|&b| b == b'\n') {
+        Some(i) => i + 1,
+        None => 0,
+    };
+    if whole < bytes.len() {
+        eprintln!(
+            "warning: {}: its last line ({} bytes) was cut short, most likely by a kill while \
+             it was written; it is left out and written again",
+            path.display(),
+            bytes.len() - whole
+        );
+    }
+    parse(path, &bytes[..whole])
+}
+
+fn parse(path: &Path, bytes: &[u8]) -> anyhow::Result<Vec<EvalRow>> {
+    let mut reader = csv::Reader::from_reader(bytes);
+    reader
+        .headers()
+        .map_err(|e| user_error!("{}: unreadable header: {}", path.display(), csv_cause(&e)))?;
     let mut rows = Vec::new();
-    for (i, record) in table.rows.into_iter().enumerate() {
-        let record = record.with_context(context)?;
-        let nums: Result<Vec<f64>, _> = record.iter().map(str::parse::<f64>).collect();
-        let Ok(nums) = nums else {
-            bail_user!("{}: row {} is not numeric", path.display(), i + 2);
-        };
+    for record in reader.records() {
+        let record = record.map_err(|e| user_error!("{}: {}", path.display(), csv_cause(&e)))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let mut nums = Vec::with_capacity(record.len());
+        for field in &record {
+            match field.parse::<f64>() {
+                Ok(v) => nums.push(v),
+                Err(_) => bail_user!(
+                    "{}: line {line}: `{}` is not a number",
+                    path.display(),
+                    field.escape_debug()
+                ),
+            }
+        }
         if nums.len() < STANDARD_COLUMNS.len() {
             bail_user!(
-                "{}: row {} has {} columns",
+                "{}: line {line} has {} columns, fewer than the {} standard ones",
                 path.display(),
-                i + 2,
-                nums.len()
+                nums.len(),
+                STANDARD_COLUMNS.len()
+            );
+        }
+        let step = nums[0];
+        if !(step >= 0.0 && step.fract() == 0.0 && step < u64::MAX as f64) {
+            bail_user!(
+                "{}: line {line}: step `{step}` is not a whole number of steps",
+                path.display()
             );
         }
         rows.push(EvalRow {
-            step: nums[0] as u64,
+            step: step as u64,
             epoch: nums[1],
             lr: nums[2],
             train_loss: nums[3],
@@ -204,6 +266,25 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<EvalRow>> {
         });
     }
     Ok(rows)
+}
+
+/// What is wrong at which line, in words (csv's own message speaks of records and bytes).
+fn csv_cause(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            pos,
+            expected_len,
+            len,
+        } => format!(
+            "line {} has {len} fields where the header has {expected_len}",
+            pos.as_ref().map_or(0, |p| p.line())
+        ),
+        csv::ErrorKind::Utf8 { pos, .. } => format!(
+            "line {} is not UTF-8 text",
+            pos.as_ref().map_or(0, |p| p.line())
+        ),
+        _ => e.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -35,6 +35,11 @@ pub fn join_inside(base: &Path, names: &[&str]) -> anyhow::Result<PathBuf> {
     Ok(out)
 }
 
+/// `std::fs::create_dir_all` with the path in the error ("creating X: Not a directory").
+pub fn create_dir_all(path: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))
+}
+
 /// Writes `bytes` to `path` via a temporary file and a rename, so readers never see half a file.
 /// The temporary file has a unique name in the same directory, so two processes writing the
 /// same file at once (two sweeps reporting on one cell) each rename a whole file into place.
