@@ -2,10 +2,18 @@
 //! temporary name and renamed into place, so a kill at any moment leaves either the old set or
 //! the new one — never a half-written checkpoint.
 //!
+//! The last file written into each is `files.json` ([`Seal`]): the SHA-256 of every other file
+//! in it and of metrics.csv as it stood at that step. A resume takes the newest checkpoint that
+//! still matches its seal, whose state is sane for the spec and whose metrics.csv rows are the
+//! ones it was saved with ([`newest_intact`]); a damaged or edited one is passed over, saying
+//! so, for the older one kept beside it, and with none left the variant starts again from step
+//! 0. Training is deterministic, so either way the results are those of an uninterrupted run.
+//!
 //! The folder holds `step-NNNNNNNNNN` (a checkpoint) and `.tmp-step-NNNNNNNNNN` (one being
 //! written) directories. Only entries with exactly these names, as [`step_name`] spells them,
 //! are ever read or deleted; anything else in the folder is left alone.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -15,11 +23,22 @@ use burn::optim::ModuleOptimizer;
 use serde::{Deserialize, Serialize};
 
 use crate::util::fs::join_inside;
+use crate::util::hash::sha256_file;
 use crate::{bail_user, user_error};
 
 const MODEL: &str = "model.bpk";
 const OPTIMIZER: &str = "optimizer.bpk";
 const STATE: &str = "state.json";
+const SEAL: &str = "files.json";
+
+/// `files.json`: what a checkpoint held when it was saved.
+#[derive(Debug, Serialize, Deserialize)]
+struct Seal {
+    /// `file name -> SHA-256` of every other file in the checkpoint.
+    files: BTreeMap<String, String>,
+    /// SHA-256 of metrics.csv as it stood: its header and the rows up to this step.
+    metrics_sha256: String,
+}
 
 /// Loop state besides weights: enough to continue bit-identically.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -100,12 +119,15 @@ fn real_dir(variant_dir: &Path) -> anyhow::Result<PathBuf> {
     }
 }
 
+/// Saves the checkpoint of `state.step`; `metrics_sha256` is metrics.csv's hash as it stands
+/// ([`crate::train::metrics::MetricsFile::sha256`]).
 pub fn save<M: Module>(
     variant_dir: &Path,
     state: &LoopState,
     model: &M,
     optim: &ModuleOptimizer,
     keep: usize,
+    metrics_sha256: &str,
     task_state: &dyn Fn(&Path) -> anyhow::Result<()>,
 ) -> anyhow::Result<PathBuf> {
     let root = real_dir(variant_dir)?;
@@ -130,13 +152,165 @@ pub fn save<M: Module>(
     fs::write(&path, serde_json::to_vec_pretty(state)?)
         .with_context(|| format!("writing {}", path.display()))?;
     task_state(&tmp)?;
+    seal(&tmp, metrics_sha256)?;
     let done = join_inside(&root, &[&name])?;
     if done.exists() {
         fs::remove_dir_all(&done).with_context(|| removing(&done))?;
     }
     fs::rename(&tmp, &done).with_context(|| format!("publishing {}", done.display()))?;
-    prune(&root, keep)?;
+    prune(&root, keep, state.step)?;
     Ok(done)
+}
+
+/// Writes `files.json` into the checkpoint being written in `tmp`, after every other file.
+fn seal(tmp: &Path, metrics_sha256: &str) -> anyhow::Result<()> {
+    let mut files = BTreeMap::new();
+    let reading = || format!("reading {}", tmp.display());
+    for e in fs::read_dir(tmp).with_context(reading)? {
+        let e = e.with_context(reading)?;
+        if !e.file_type().with_context(reading)?.is_file() {
+            continue;
+        }
+        let Some(name) = e.file_name().to_str().map(str::to_string) else {
+            anyhow::bail!("{}: a file name that is not UTF-8", tmp.display());
+        };
+        let sha = sha256_file(&e.path())?;
+        files.insert(name, sha);
+    }
+    let seal = Seal {
+        files,
+        metrics_sha256: metrics_sha256.to_string(),
+    };
+    let path = tmp.join(SEAL);
+    fs::write(&path, serde_json::to_vec_pretty(&seal)?)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The newest checkpoint of the variant in `variant_dir` that [`verify`] passes, with its
+/// loop state; `None` when there is none, and the variant starts from step 0. Every checkpoint
+/// passed over is named on stderr with the reason, and so is what the variant does instead.
+pub fn newest_intact(
+    variant_dir: &Path,
+    total_steps: u64,
+    metrics_sha256: &dyn Fn(u64) -> String,
+) -> anyhow::Result<Option<(PathBuf, LoopState)>> {
+    let mut passed_over = false;
+    for ck in list(variant_dir)?.into_iter().rev() {
+        match verify(&ck, total_steps, metrics_sha256) {
+            Ok(state) => {
+                if passed_over {
+                    eprintln!(
+                        "warning: resuming from the older checkpoint {} instead",
+                        ck.display()
+                    );
+                }
+                return Ok(Some((ck, state)));
+            }
+            Err(why) => {
+                eprintln!("warning: not resuming from {}: {why}", ck.display());
+                passed_over = true;
+            }
+        }
+    }
+    if passed_over {
+        eprintln!(
+            "warning: no intact checkpoint is left in {}: this variant starts again from step 0 \
+             (its results are those of an uninterrupted run; only the time is lost)",
+            dir(variant_dir)?.display()
+        );
+    }
+    Ok(None)
+}
+
+/// Checks the checkpoint folder `checkpoint` before a resume trusts it: every file matches the
+/// SHA-256 its `files.json` records, its state is that of a step this spec's loop checkpoints
+/// (`1..total_steps`, the step in its folder's name) with sane running sums, and metrics.csv
+/// (`metrics_sha256` of its rows up to a step) holds the rows it was saved with. The loop state,
+/// or why the checkpoint cannot be used, in words.
+pub fn verify(
+    checkpoint: &Path,
+    total_steps: u64,
+    metrics_sha256: &dyn Fn(u64) -> String,
+) -> Result<LoopState, String> {
+    let named = checkpoint
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(parse_step_name)
+        .ok_or("its folder is not named as runner names checkpoints")?;
+    let seal_path = checkpoint.join(SEAL);
+    let seal: Seal = match fs::read(&seal_path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!(
+                "it has no {SEAL} (the SHA-256s of its files, written last: an empty or \
+                 incomplete folder, or a checkpoint of an older runner)"
+            ));
+        }
+        Err(e) => return Err(format!("cannot read its {SEAL}: {e}")),
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes).map_err(|e| format!("its {SEAL} is unreadable: {e}"))?
+        }
+    };
+    for required in [MODEL, OPTIMIZER, STATE] {
+        if !seal.files.contains_key(required) {
+            return Err(format!("its {SEAL} does not list {required}"));
+        }
+    }
+    for (name, expected) in &seal.files {
+        let path = join_inside(checkpoint, &[name]).map_err(|_| {
+            format!(
+                "its {SEAL} lists `{}`, not a file name",
+                name.escape_debug()
+            )
+        })?;
+        match sha256_file(&path) {
+            Err(_) if !path.exists() => return Err(format!("{name} is missing")),
+            Err(e) => return Err(format!("{e:#}")),
+            Ok(sha) if sha != *expected => {
+                return Err(format!(
+                    "{name} does not match the SHA-256 its {SEAL} records (damaged or edited)"
+                ));
+            }
+            Ok(_) => {}
+        }
+    }
+    let state: LoopState = fs::read(checkpoint.join(STATE))
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+        .map_err(|e| format!("its {STATE} is unreadable: {e}"))?;
+    if state.step != named {
+        return Err(format!(
+            "its {STATE} says step {}, its folder's name step {named}",
+            state.step
+        ));
+    }
+    if !(1..total_steps).contains(&state.step) {
+        return Err(format!(
+            "it is at step {}, but with train.steps = {total_steps} the loop checkpoints only \
+             steps 1 to {}",
+            state.step,
+            total_steps.saturating_sub(1)
+        ));
+    }
+    let sums = [
+        state.loss_sum,
+        state.correct,
+        state.seen,
+        state.train_seconds,
+    ];
+    if sums.iter().any(|v| !v.is_finite() || *v < 0.0) || state.correct > state.seen {
+        return Err(format!(
+            "its {STATE} holds impossible running sums (negative, not finite, or more correct \
+             than seen)"
+        ));
+    }
+    if metrics_sha256(state.step) != seal.metrics_sha256 {
+        return Err(format!(
+            "metrics.csv does not hold the rows up to step {} that it was saved with (rows \
+             missing, edited, or written under other settings)",
+            state.step
+        ));
+    }
+    Ok(state)
 }
 
 /// Completed checkpoints, oldest first.
@@ -149,23 +323,23 @@ pub fn list(variant_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 /// Deletes the temporary checkpoints left by a killed save and all but the newest `keep`
-/// completed ones; nothing else.
-fn prune(root: &Path, keep: usize) -> anyhow::Result<()> {
+/// completed ones up to step `now`; nothing else. Checkpoints past `now` (ones a resume passed
+/// over as damaged) are neither counted nor deleted here: the loop replaces each when it saves
+/// that step again, and until then the newest `keep` good ones stay beside them.
+fn prune(root: &Path, keep: usize, now: u64) -> anyhow::Result<()> {
     let Entries { done, tmp } = entries(root)?;
     for p in tmp {
         fs::remove_dir_all(&p).with_context(|| format!("removing {}", p.display()))?;
     }
-    for (_, p) in &done[..done.len().saturating_sub(keep)] {
+    let past: Vec<&PathBuf> = done
+        .iter()
+        .filter(|(step, _)| *step <= now)
+        .map(|(_, p)| p)
+        .collect();
+    for p in &past[..past.len().saturating_sub(keep)] {
         fs::remove_dir_all(p).with_context(|| format!("removing {}", p.display()))?;
     }
     Ok(())
-}
-
-pub fn read_state(checkpoint: &Path) -> anyhow::Result<LoopState> {
-    let path = checkpoint.join(STATE);
-    let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| user_error!("corrupt checkpoint state {}: {e}", path.display()))
 }
 
 /// Loads weights into `model` (whose structure must match) and optimizer state into `optim`.
@@ -231,7 +405,7 @@ mod tests {
             .collect();
         assert_eq!(listed, ours);
 
-        prune(&root, 2).unwrap();
+        prune(&root, 2, u64::MAX).unwrap();
         let mut left: Vec<String> = fs::read_dir(&root)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -11,7 +11,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use sha2::{Digest, Sha256};
 
+use crate::util::hash::hex;
 use crate::{bail_user, user_error};
 
 pub const STANDARD_COLUMNS: [&str; 7] = [
@@ -41,6 +43,8 @@ pub struct MetricsFile {
     path: PathBuf,
     file: File,
     rows: Vec<EvalRow>,
+    /// Of everything written so far (see [`MetricsFile::sha256`]).
+    hasher: Sha256,
 }
 
 impl MetricsFile {
@@ -70,7 +74,14 @@ impl MetricsFile {
             path: path.to_path_buf(),
             file,
             rows,
+            hasher: Sha256::new().chain_update(text.as_bytes()),
         })
+    }
+
+    /// SHA-256 of the file as it stands, which a checkpoint records: equal to [`sha256`] of
+    /// the header and the rows so far.
+    pub fn sha256(&self) -> String {
+        hex(&self.hasher.clone().finalize())
     }
 
     pub fn rows(&self) -> &[EvalRow] {
@@ -85,6 +96,7 @@ impl MetricsFile {
             .write_all(line.as_bytes())
             .and_then(|_| self.file.flush())
             .with_context(|| format!("writing {}", self.path.display()))?;
+        self.hasher.update(line.as_bytes());
         self.rows.push(row.clone());
         Ok(())
     }
@@ -97,6 +109,17 @@ pub fn header(extra: &[String]) -> Vec<String> {
         .map(|s| s.to_string())
         .chain(extra.iter().cloned())
         .collect()
+}
+
+/// SHA-256 of the file [`MetricsFile`] writes with `header` and `rows` (values are written in
+/// their shortest round-trip form, so rows read back hash as the bytes they were read from).
+pub fn sha256(header: &[String], rows: &[EvalRow]) -> String {
+    crate::util::hash::sha256_bytes(contents(header, rows).as_bytes())
+}
+
+/// The rows up to `step`: those before the first row past it.
+pub fn up_to(rows: &[EvalRow], step: u64) -> &[EvalRow] {
+    &rows[..rows.iter().take_while(|r| r.step <= step).count()]
 }
 
 /// The file's text with `header` and `rows`, as [`MetricsFile`] writes it.

@@ -125,13 +125,25 @@ pub fn run<T: Task>(
     let mut state = LoopState::default();
     let metrics_path = cfg.dir.join("metrics.csv");
 
-    let latest = checkpoint::list(cfg.dir)?.pop();
-    if let Some(ck) = &latest {
-        state = checkpoint::read_state(ck)?;
-        (model, optim) = checkpoint::restore(ck, model, optim)?;
-        task.load_state(ck)?;
+    // Resume from the newest checkpoint that is intact and matches metrics.csv; the rows after
+    // it are written again.
+    let extra = task.extra_metrics();
+    let mut kept = Vec::new();
+    if !checkpoint::list(cfg.dir)?.is_empty() {
+        let rows = match metrics_path.exists() {
+            true => metrics::read_complete(&metrics_path)?,
+            false => Vec::new(),
+        };
+        let header = metrics::header(&extra);
+        let digest = |step| metrics::sha256(&header, metrics::up_to(&rows, step));
+        if let Some((ck, saved)) = checkpoint::newest_intact(cfg.dir, t.steps, &digest)? {
+            (model, optim) = checkpoint::restore(&ck, model, optim)?;
+            task.load_state(&ck)?;
+            kept = metrics::up_to(&rows, saved.step).to_vec();
+            state = saved;
+        }
     }
-    let mut metrics = MetricsFile::open(&metrics_path, &task.extra_metrics(), state.step)?;
+    let mut metrics = MetricsFile::with_rows(&metrics_path, &extra, kept)?;
     let mut history = metrics.rows().to_vec();
     observer.begin(t.steps, state.step);
 
@@ -195,6 +207,7 @@ pub fn run<T: Task>(
                 &model,
                 &optim,
                 t.keep_checkpoints,
+                &metrics.sha256(),
                 &task_state,
             )?;
         }
