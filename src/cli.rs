@@ -61,6 +61,11 @@ pub enum Command {
     /// Continue an interrupted run from its checkpoints.
     Resume {
         run_dir: PathBuf,
+        /// Continue although the run dir's spec.toml was edited after the run started
+        /// (refused otherwise); the acceptance, its time and the new SHA-256 go into
+        /// manifest.json.
+        #[arg(long)]
+        accept_edited_spec: bool,
         #[command(flatten)]
         exec: ExecArgs,
     },

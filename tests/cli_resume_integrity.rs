@@ -229,3 +229,106 @@ fn a_metrics_csv_that_does_not_match_the_checkpoint_sends_resume_back_to_one_tha
     let err = resume_matches(&dir, &reference);
     assert!(err.contains("starts again from step 0"), "{err}");
 }
+
+fn manifest(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+fn edit_spec(dir: &Path, from: &str, to: &str) {
+    let path = dir.join("spec.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{from}");
+    std::fs::write(&path, text.replace(from, to)).unwrap();
+}
+
+#[test]
+fn the_manifest_records_the_sha256_of_spec_toml() {
+    let results = tempfile::tempdir().unwrap();
+    let (dir, _) = resumable_tiny(results.path());
+    assert_eq!(
+        manifest(&dir)["spec_sha256"],
+        sha256(&dir.join("spec.toml"))
+    );
+}
+
+/// An edited spec.toml (another learning rate) is refused before anything runs, naming the
+/// file and the flag that continues anyway; nothing in the run dir changes.
+#[test]
+fn an_edited_spec_toml_is_refused_naming_it_and_what_to_do() {
+    let results = tempfile::tempdir().unwrap();
+    let (dir, reference) = resumable_tiny(results.path());
+    edit_spec(&dir, "lr = 0.5\n", "lr = 0.1\n");
+    let before = std::fs::read(dir.join("manifest.json")).unwrap();
+    let out = resume(&dir);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let first = err.lines().next().unwrap();
+    assert!(
+        first.starts_with("error: ")
+            && first.contains(&dir.join("spec.toml").display().to_string())
+            && first.contains("was edited after the run started")
+            && first.contains("--accept-edited-spec"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(dir.join("manifest.json")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(dir.join("bn/metrics.csv")).unwrap(),
+        reference.metrics
+    );
+    assert!(!dir.join("bn/result.json").exists());
+
+    // A manifest without the hash (a run of an older runner) cannot vouch for its spec.
+    edit_spec(&dir, "lr = 0.1\n", "lr = 0.5\n");
+    let mut m = manifest(&dir);
+    m.as_object_mut().unwrap().remove("spec_sha256");
+    std::fs::write(dir.join("manifest.json"), m.to_string()).unwrap();
+    let out = resume(&dir);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("records no SHA-256")
+            && stderr(&out).contains("--accept-edited-spec"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `--accept-edited-spec` continues with the edit (here train.steps below the newest
+/// checkpoint, which is then passed over) and records it; later resumes check the new hash.
+#[test]
+fn accept_edited_spec_continues_with_the_edit_and_records_it_in_the_manifest() {
+    let results = tempfile::tempdir().unwrap();
+    let (dir, _) = resumable_tiny(results.path());
+    let old_sha = sha256(&dir.join("spec.toml"));
+    edit_spec(&dir, "steps = 60\n", "steps = 30\n");
+    let out = run(&[
+        "resume",
+        dir.to_str().unwrap(),
+        "-q",
+        "--accept-edited-spec",
+    ]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("continuing with the edited"), "{err}");
+    assert!(
+        passed_over(&err, &checkpoint(&dir, 40), "with train.steps = 30"),
+        "{err}"
+    );
+    let m = manifest(&dir);
+    let new_sha = sha256(&dir.join("spec.toml"));
+    assert_eq!(m["spec_sha256"], new_sha);
+    let edits = m["accepted_spec_edits"].as_array().unwrap();
+    assert_eq!(edits.len(), 1, "{m}");
+    assert_eq!(edits[0]["previous_sha256"], old_sha);
+    assert_eq!(edits[0]["sha256"], new_sha);
+    assert!(edits[0]["at"].is_string());
+    let steps: Vec<String> = read_csv(&dir.join("bn/metrics.csv"))
+        .iter()
+        .map(|r| r["step"].clone())
+        .collect();
+    assert_eq!(steps, ["20", "30"]);
+
+    // The accepted spec is now the one checked against: a plain resume goes ahead.
+    std::fs::remove_file(dir.join("bn/result.json")).unwrap();
+    let out = resume(&dir);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -33,7 +33,11 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             variant,
         } => check::inspect(&spec, &sets.sets, &variant),
         Command::List { dir, long } => list::list(dir, long),
-        Command::Resume { run_dir, exec } => run::resume(&run_dir, &exec),
+        Command::Resume {
+            run_dir,
+            accept_edited_spec,
+            exec,
+        } => run::resume(&run_dir, accept_edited_spec, &exec),
         Command::Sweep(args) => sweep::sweep(*args),
         Command::RunCell {
             sweep_dir,
@@ -79,6 +83,7 @@ fn run_options(exec: &ExecArgs, results: PathBuf) -> anyhow::Result<RunOptions> 
         },
         device: exec.device.clone(),
         mode: Mode::detect(exec.quiet),
+        accept_edited_spec: false,
     })
 }
 

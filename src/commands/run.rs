@@ -24,8 +24,9 @@ pub fn run(
     finish(session::start(&loaded, &opts).map_err(busy_exit)?, true)
 }
 
-pub fn resume(run_dir: &Path, exec: &ExecArgs) -> anyhow::Result<()> {
-    let opts = run_options(exec, PathBuf::new())?;
+pub fn resume(run_dir: &Path, accept_edited_spec: bool, exec: &ExecArgs) -> anyhow::Result<()> {
+    let mut opts = run_options(exec, PathBuf::new())?;
+    opts.accept_edited_spec = accept_edited_spec;
     finish(session::resume(run_dir, &opts).map_err(busy_exit)?, true)
 }
 

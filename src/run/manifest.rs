@@ -2,7 +2,12 @@
 
 use std::path::Path;
 
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
+
+use crate::run::progress::{self, Mode};
+use crate::util::hash::sha256_bytes;
+use crate::{bail_user, user_error};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Manifest {
@@ -20,6 +25,23 @@ pub struct Manifest {
     /// Start times of later `runner resume` invocations.
     #[serde(default)]
     pub resumed: Vec<String>,
+    /// SHA-256 of the run dir's spec.toml as written when the run started, or as last
+    /// accepted by `runner resume --accept-edited-spec`; a resume refuses any other.
+    #[serde(default)]
+    pub spec_sha256: Option<String>,
+    /// The edits of spec.toml that `runner resume --accept-edited-spec` continued with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accepted_spec_edits: Vec<AcceptedEdit>,
+}
+
+/// One edit of spec.toml accepted by `runner resume --accept-edited-spec`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AcceptedEdit {
+    /// When it was accepted.
+    pub at: String,
+    /// The spec's SHA-256 before (none for a run of a runner that recorded none).
+    pub previous_sha256: Option<String>,
+    pub sha256: String,
 }
 
 impl Manifest {
@@ -27,6 +49,7 @@ impl Manifest {
         backend: String,
         spec_source: Option<&Path>,
         datasets: Vec<(String, String)>,
+        spec: &[u8],
     ) -> Self {
         Self {
             runner_version: env!("CARGO_PKG_VERSION").into(),
@@ -40,7 +63,69 @@ impl Manifest {
             started: now(),
             finished: None,
             resumed: Vec::new(),
+            spec_sha256: Some(sha256_bytes(spec)),
+            accepted_spec_edits: Vec::new(),
         }
+    }
+
+    /// The text of `run_dir`'s spec.toml, once its SHA-256 is the one recorded at the start.
+    /// An edited spec (or one of a run whose manifest records no hash) is refused, naming the
+    /// file and what to do, unless `accept_edit`: then the edit is recorded here (its time and
+    /// the new hash, which later resumes check against), for the caller to write.
+    pub fn check_spec(
+        &mut self,
+        run_dir: &Path,
+        accept_edit: bool,
+        mode: Mode,
+    ) -> anyhow::Result<String> {
+        let path = run_dir.join("spec.toml");
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let sha = sha256_bytes(&bytes);
+        let manifest = run_dir.join("manifest.json");
+        if self.spec_sha256.as_deref() == Some(sha.as_str()) {
+            if accept_edit {
+                progress::note(
+                    mode,
+                    &format!(
+                        "{} is as the run started with it: no edit to accept",
+                        path.display()
+                    ),
+                );
+            }
+        } else if !accept_edit {
+            let why = match self.spec_sha256 {
+                Some(_) => format!(
+                    "was edited after the run started (its SHA-256 is not the one {} records)",
+                    manifest.display()
+                ),
+                None => format!(
+                    "cannot be checked: {} records no SHA-256 of it (a run of an older runner)",
+                    manifest.display()
+                ),
+            };
+            bail_user!(
+                "{} {why}; resuming would continue the run under other settings than it \
+                 started with. Restore the file, or start a new run with `runner run {}`, or \
+                 continue with it as it is now with `runner resume --accept-edited-spec {}` \
+                 (recorded in the manifest)",
+                path.display(),
+                path.display(),
+                run_dir.display()
+            );
+        } else {
+            eprintln!(
+                "warning: continuing with the edited {} (recorded in {})",
+                path.display(),
+                manifest.display()
+            );
+            self.accepted_spec_edits.push(AcceptedEdit {
+                at: now(),
+                previous_sha256: self.spec_sha256.take(),
+                sha256: sha.clone(),
+            });
+            self.spec_sha256 = Some(sha);
+        }
+        String::from_utf8(bytes).map_err(|_| user_error!("{} is not UTF-8 text", path.display()))
     }
 
     pub fn write(&self, run_dir: &Path) -> anyhow::Result<()> {

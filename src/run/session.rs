@@ -26,6 +26,9 @@ pub struct RunOptions {
     /// Overrides every variant's `device`.
     pub device: Option<String>,
     pub mode: Mode,
+    /// `runner resume --accept-edited-spec`: continue with a spec.toml edited since the run
+    /// started instead of refusing (see [`Manifest::check_spec`]).
+    pub accept_edited_spec: bool,
 }
 
 /// What a finished run hands back to the CLI.
@@ -89,11 +92,13 @@ pub fn start(loaded: &LoadedSpec, opts: &RunOptions) -> anyhow::Result<RunReport
     let dir = run_dir::create(&opts.results, loaded.name())?;
     // Before anything is written: a `resume` of this dir waits for no half-made run.
     let _lock = lock(&dir)?;
-    crate::util::fs::write_atomic(&dir.join("spec.toml"), resolved_header(loaded)?.as_bytes())?;
+    let spec = resolved_header(loaded)?;
+    crate::util::fs::write_atomic(&dir.join("spec.toml"), spec.as_bytes())?;
     let manifest = Manifest::new(
         backend_name(loaded, opts),
         loaded.source.as_deref(),
         datasets.files(),
+        spec.as_bytes(),
     );
     manifest.write(&dir)?;
     progress::note(opts.mode, &format!("run directory: {}", dir.display()));
@@ -115,7 +120,9 @@ pub fn resume_locked(lock: &RunLock, opts: &RunOptions) -> anyhow::Result<RunRep
         bail_user!("{} is not a run directory (no spec.toml)", dir.display());
     }
     let mut manifest = Manifest::read(dir)?;
-    let loaded = kinds::load_file(&spec_path, &[])?;
+    let spec = manifest.check_spec(dir, opts.accept_edited_spec, opts.mode)?;
+    let mut loaded = kinds::load_str(&spec, &spec_path.display().to_string(), &[])?;
+    loaded.source = Some(spec_path);
     let datasets = preload(&loaded, opts)?;
     let now: Vec<(String, String)> = datasets.files();
     if now != manifest.datasets {

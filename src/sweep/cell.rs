@@ -132,6 +132,7 @@ pub fn run(sweep: &Path, index: usize, opts: &RunOptions) -> anyhow::Result<Outc
                 data: opts.data.clone(),
                 device: opts.device.clone(),
                 mode: opts.mode,
+                accept_edited_spec: false,
             };
             session::start(&loaded, &cell_opts)
         }),
