@@ -139,6 +139,12 @@ pub fn save<M: Module>(
         fs::remove_dir_all(&tmp).with_context(|| removing(&tmp))?;
     }
     fs::create_dir(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    // Running statistics (batch norm's) take their last update lazily, when next read; a
+    // module's record reads them without it. Settle them first, or the checkpoint of a step
+    // that was not also evaluated (evaluation settles them) holds the statistics of the step
+    // before, and a resume from it drifts from the uninterrupted run. Settling early changes
+    // nothing else: the next read would have settled the same value.
+    let _ = model.valid();
     let path = tmp.join(MODEL);
     model
         .clone()
