@@ -1,7 +1,6 @@
 //! `runner data`: list, fetch and verify the registered datasets.
 
 use crate::cli::DataCommand;
-use crate::data::registry::CheckStatus;
 use crate::data::{self, DataOptions};
 use crate::user_error;
 
