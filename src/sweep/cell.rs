@@ -60,7 +60,8 @@ pub enum Outcome {
 /// Takes the cell's lock, retrying briefly (a `status` probe holds it for a moment);
 /// `None` when another process is running the cell.
 pub fn lock(cell: &Path) -> anyhow::Result<Option<FileLock>> {
-    std::fs::create_dir_all(cell)?;
+    std::fs::create_dir_all(cell)
+        .map_err(|e| crate::user_error!("cannot create {}: {e}", cell.display()))?;
     crate::util::fs::try_lock(&cell.join("lock"), Duration::from_secs(1))
 }
 

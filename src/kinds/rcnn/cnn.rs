@@ -70,7 +70,7 @@ fn train_stage<T: Task<Model = RcnnNet> + Keeps>(
     if let Some(rec) = stage.done::<StageRecord>()? {
         let net = RcnnNet::new(arch, &ctx.device.clone().inner())
             .try_load_file(&path)
-            .map_err(|e| anyhow::anyhow!("loading {}: {e:?}", path.display()))?;
+            .map_err(|e| anyhow::anyhow!("loading {}: {e}", path.display()))?;
         let history = metrics::read(&stage.dir.join("metrics.csv"))?;
         // Progress shows the reused stage's last loss and accuracy, not an empty run.
         if let Some(last) = history.last() {
@@ -105,7 +105,7 @@ fn train_stage<T: Task<Model = RcnnNet> + Keeps>(
     let tmp = stage.dir.join("model.tmp.bpk");
     net.clone()
         .save_file(&tmp)
-        .map_err(|e| anyhow::anyhow!("writing {}: {e:?}", tmp.display()))?;
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, &path)?;
     stage.finish(&StageRecord {
         steps_run: outcome.steps_run,
@@ -277,7 +277,7 @@ pub fn finetune(
         // The pre-trained weights, loaded onto the training device.
         let start = RcnnNet::new(arch, &device)
             .try_load_file(&start)
-            .map_err(|e| anyhow::anyhow!("loading {}: {e:?}", start.display()))?;
+            .map_err(|e| anyhow::anyhow!("loading {}: {e}", start.display()))?;
         Ok(FinetuneTask {
             start,
             classes: ft.classes,
@@ -431,7 +431,7 @@ pub fn extract(
                 .clone()
                 .into_data()
                 .try_to_vec::<f32>()
-                .map_err(|e| anyhow::anyhow!("reading features: {e:?}"))?;
+                .map_err(|e| anyhow::anyhow!("reading features: {e}"))?;
             o.extend(values);
         }
     }
