@@ -386,7 +386,7 @@ fn a_sweep_runs_as_a_slurm_job_array_and_aggregates() {
         2,
         "{md}"
     );
-    assert!(sweep.join("report/plots/tiny-2.svg").is_file());
+    assert!(sweep.join("report/plots/tiny-train.lr_0.5.svg").is_file());
     let check = cluster
         .runner()
         .args(["report", sweep.to_str().unwrap(), "--check"])
