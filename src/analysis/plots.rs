@@ -130,48 +130,36 @@ pub fn learning_curves(group: &Group, title: &str, path: &Path) -> anyhow::Resul
             curves.get(v).and_then(|m| m.get(column))
         };
         let n = group.variants.len();
+        // One panel on either x axis (their coordinate types differ, hence a macro).
+        macro_rules! panel {
+            ($x:expr, $x_desc:expr) => {{
+                let mut chart = builder
+                    .build_cartesian_2d($x, y.clone())
+                    .map_err(|e| err(&e))?;
+                chart
+                    .configure_mesh()
+                    .x_desc($x_desc)
+                    .y_desc(column.as_str())
+                    .x_labels(6)
+                    .y_labels(6)
+                    .x_label_formatter(&|x| format!("{x:.0}"))
+                    .y_label_formatter(&|v| tick(*v, y.end - y.start))
+                    .light_line_style(WHITE)
+                    .draw()
+                    .map_err(|e| err(&e))?;
+                for i in 0..n {
+                    if let Some(points) = series(i) {
+                        draw_curve(&mut chart, points, color(i)).map_err(|e| err(&e))?;
+                    }
+                }
+            }};
+        }
         // Evaluations spanning 100x or more (500 to 50,000 steps) on a log axis, so the early
         // steps, where BN's lead is, are not squeezed into the first pixels.
         if xmin > 0 && xmax as f64 / xmin as f64 >= 100.0 {
-            let mut chart = builder
-                .build_cartesian_2d((xmin as f64..xmax as f64).log_scale(), y.clone())
-                .map_err(|e| err(&e))?;
-            chart
-                .configure_mesh()
-                .x_desc("step (log scale)")
-                .y_desc(column.as_str())
-                .x_labels(6)
-                .y_labels(6)
-                .x_label_formatter(&|x| format!("{x:.0}"))
-                .y_label_formatter(&|v| tick(*v, y.end - y.start))
-                .light_line_style(WHITE)
-                .draw()
-                .map_err(|e| err(&e))?;
-            for i in 0..n {
-                if let Some(points) = series(i) {
-                    draw_curve(&mut chart, points, color(i)).map_err(|e| err(&e))?;
-                }
-            }
+            panel!((xmin as f64..xmax as f64).log_scale(), "step (log scale)");
         } else {
-            let mut chart = builder
-                .build_cartesian_2d(0f64..xmax as f64, y.clone())
-                .map_err(|e| err(&e))?;
-            chart
-                .configure_mesh()
-                .x_desc("step")
-                .y_desc(column.as_str())
-                .x_labels(6)
-                .y_labels(6)
-                .x_label_formatter(&|x| format!("{x:.0}"))
-                .y_label_formatter(&|v| tick(*v, y.end - y.start))
-                .light_line_style(WHITE)
-                .draw()
-                .map_err(|e| err(&e))?;
-            for i in 0..n {
-                if let Some(points) = series(i) {
-                    draw_curve(&mut chart, points, color(i)).map_err(|e| err(&e))?;
-                }
-            }
+            panel!(0f64..xmax as f64, "step");
         }
     }
     for (i, v) in group.variants.iter().enumerate() {
