@@ -271,3 +271,39 @@ fn a_set_name_is_checked_like_the_file_name() {
         "{err}"
     );
 }
+
+#[test]
+fn sizes_beyond_the_machines_memory_are_spec_errors_naming_the_key() {
+    for (set, key) in [
+        ("model.hidden=[100000000]", "model.hidden"),
+        ("train.batch_size=1099511627776", "train.batch_size"),
+    ] {
+        let (code, err, _) = check(&tiny(), &[set]);
+        assert_eq!(code, Some(1), "{err}");
+        assert!(
+            err.starts_with(&format!(
+                "error: --set {set}: {key}: this variant needs about "
+            )) && err.contains("GiB to train")
+                && err.contains("this machine has"),
+            "{err}"
+        );
+    }
+    let mobilenet =
+        std::fs::read_to_string(repo().join("experiments/smoke/mobilenet_tiny.toml")).unwrap();
+    let (code, err, _) = check(&mobilenet, &["mobilenet.resolution=100000"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("mobilenet.resolution: this variant needs about"),
+        "{err}"
+    );
+    // And `run` stops there too, before any allocation.
+    let results = tempfile::tempdir().unwrap();
+    let out = runner()
+        .args(["run", tiny_spec().to_str().unwrap(), "--results"])
+        .arg(results.path())
+        .args(["--set", "model.hidden=[100000000]"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("needs about"), "{}", stderr(&out));
+}

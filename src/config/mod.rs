@@ -4,6 +4,7 @@
 mod expect;
 mod load;
 mod locate;
+pub mod memory;
 mod overrides;
 pub mod schema;
 pub mod validate;

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::ExperimentSpec;
+use super::memory::Estimate;
 use super::validate::Problem;
 
 /// A deserialization error inside a kind's section, with the key path it happened at.
@@ -22,6 +23,14 @@ pub struct KindSchema {
     pub uses: Uses,
     /// The kind's own value checks, run after the generic ones.
     pub check: fn(&ExperimentSpec, &mut Vec<Problem>),
+    /// What a variant needs in memory to train (`None`: not estimated for this kind or
+    /// configuration); over the machine's memory it is a spec error, before any allocation.
+    pub memory: fn(&ExperimentSpec) -> Option<Estimate>,
+}
+
+/// For kinds whose memory is not estimated.
+pub fn not_estimated(_: &ExperimentSpec) -> Option<Estimate> {
+    None
 }
 
 /// A kind's own TOML section (`[mobilenet]`, `[ssl]`, ...), with its settings type's defaults.

@@ -1,5 +1,6 @@
 //! Value checks that types alone cannot express, run before any training.
 
+use super::memory;
 use super::schema::{KindSchema, Uses};
 use super::{Arch, ExperimentSpec, ImageCorruption, Optimizer, Schedule};
 
@@ -27,6 +28,22 @@ pub fn check(spec: &ExperimentSpec, kind: &KindSchema, kinds: &[&KindSchema]) ->
     let mut out = Vec::new();
     generic(spec, kind, kinds, &mut out);
     (kind.check)(spec, &mut out);
+    // Only a spec that is otherwise sound: its sizes are what the estimate reads.
+    if out.is_empty()
+        && let (Some(need), Some(have)) = ((kind.memory)(spec), memory::machine_bytes())
+        && need.bytes > have
+    {
+        out.push(Problem {
+            path: need.key.to_string(),
+            message: format!(
+                "this variant needs about {} to train (parameters with gradients and optimizer \
+                 state, activations at batch {}, the data); this machine has {}",
+                memory::gib(need.bytes),
+                spec.train.batch_size,
+                memory::gib(have)
+            ),
+        });
+    }
     out
 }
 

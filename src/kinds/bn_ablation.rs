@@ -23,6 +23,7 @@ pub static KIND: KindDef = KindDef {
         section: None,
         uses: Uses::NONE,
         check,
+        memory: crate::config::memory::mlp,
     },
     paper: "Ioffe & Szegedy 2015, Batch Normalization",
     run,

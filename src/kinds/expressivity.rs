@@ -26,6 +26,7 @@ pub static KIND: KindDef = KindDef {
             stop_at_fit: false,
         },
         check: no_checks,
+        memory: crate::config::schema::not_estimated,
     },
     paper: "Zhang et al. 2017, Rethinking generalization (Theorem 1)",
     run,

@@ -39,6 +39,7 @@ pub static KIND: KindDef = KindDef {
             stop_at_fit: true,
         },
         check: no_checks,
+        memory,
     },
     paper: "Zhang et al. 2017, Rethinking generalization (Fig. 1, Table 1)",
     run,
@@ -51,6 +52,13 @@ pub static KIND: KindDef = KindDef {
     inspect: None,
     extra_datasets: no_extra_datasets,
 };
+
+/// The MLP's memory; the convolutional nets' is not estimated.
+fn memory(spec: &ExperimentSpec) -> Option<crate::config::memory::Estimate> {
+    (spec.model.arch == crate::config::Arch::Mlp)
+        .then(|| crate::config::memory::mlp(spec))
+        .flatten()
+}
 
 pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResult> {
     let data = ctx.dataset(&spec.data)?;

@@ -34,6 +34,7 @@ pub static KIND: KindDef = KindDef {
         section: Some(SectionDef::of::<MobilenetSpec>("mobilenet")),
         uses: Uses::NONE,
         check: config::check,
+        memory,
     },
     paper: "Sandler et al. 2018, MobileNetV2",
     run,
@@ -63,6 +64,32 @@ pub fn arch(spec: &ExperimentSpec) -> anyhow::Result<Arch> {
         }
     }
     Ok(Arch::new(&m.net(), channels, classes))
+}
+
+/// Parameters and every conv's output at the batch size; nothing for `count_only`.
+fn memory(spec: &ExperimentSpec) -> Option<crate::config::memory::Estimate> {
+    let m = settings(spec).ok()?;
+    if m.count_only {
+        return None;
+    }
+    let arch = arch(spec).ok()?;
+    let outputs: f64 = std::iter::once(&arch.stem)
+        .chain(arch.blocks.iter().flat_map(|b| b.convs()))
+        .chain(std::iter::once(&arch.head))
+        .map(|c| (c.out_channels * c.out_size * c.out_size) as f64)
+        .sum();
+    let mut est = crate::config::memory::estimate(
+        spec,
+        arch.params() as f64,
+        outputs * spec.train.batch_size as f64,
+        "mobilenet.width_multiplier",
+    );
+    if est.key == "train.batch_size"
+        && m.resolution > crate::models::mobilenet_v2::NetConfig::default().resolution
+    {
+        est.key = "mobilenet.resolution";
+    }
+    Some(est)
 }
 
 pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResult> {

@@ -45,6 +45,7 @@ pub static KIND: KindDef = KindDef {
         section: Some(SectionDef::of::<RcnnSpec>("rcnn")),
         uses: Uses::NONE,
         check: config::check,
+        memory: crate::config::schema::not_estimated,
     },
     paper: "Girshick et al. 2014, R-CNN",
     run,

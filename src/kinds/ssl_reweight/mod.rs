@@ -24,6 +24,7 @@ pub static KIND: KindDef = KindDef {
         section: Some(SectionDef::of::<SslSpec>("ssl")),
         uses: Uses::NONE,
         check: config::check,
+        memory: crate::config::memory::mlp,
     },
     paper: "Ren, Yeh & Schwing 2020, Not All Unlabeled Data are Equal",
     run,
