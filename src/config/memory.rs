@@ -80,8 +80,14 @@ pub fn estimate(
     }
 }
 
-/// This machine's memory (MemTotal), if it can be read.
+/// This machine's memory (MemTotal), if it can be read; read once per process (a spec may
+/// have thousands of variants).
 pub fn machine_bytes() -> Option<f64> {
+    static TOTAL: std::sync::OnceLock<Option<f64>> = std::sync::OnceLock::new();
+    *TOTAL.get_or_init(read_mem_total)
+}
+
+fn read_mem_total() -> Option<f64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     let kib: f64 = text
         .lines()

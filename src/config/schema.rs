@@ -64,6 +64,10 @@ fn resolve<T: Serialize + DeserializeOwned + Default>(
 /// Deserializes `value` as `T`, taking a float that is a whole number (`1e4`, `100.0`) where a
 /// whole number is expected: `steps = 1e4` is a common way to write 10000.
 pub fn deserialize<T: DeserializeOwned>(mut value: toml::Value) -> Result<T, SectionError> {
+    // Without a whole-number float there is nothing to retry with, and no copy to keep.
+    if !has_whole_float(&value) {
+        return serde_path_to_error::deserialize(value);
+    }
     // Each retry turns one more float into an integer; a spec has only so many keys.
     for _ in 0..256 {
         match serde_path_to_error::deserialize(value.clone()) {
@@ -83,6 +87,15 @@ pub fn deserialize<T: DeserializeOwned>(mut value: toml::Value) -> Result<T, Sec
         }
     }
     serde_path_to_error::deserialize(value)
+}
+
+fn has_whole_float(v: &toml::Value) -> bool {
+    match v {
+        toml::Value::Float(x) => x.fract() == 0.0,
+        toml::Value::Array(a) => a.iter().any(has_whole_float),
+        toml::Value::Table(t) => t.values().any(has_whole_float),
+        _ => false,
+    }
 }
 
 /// A float where serde wanted an integer type.
