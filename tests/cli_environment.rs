@@ -13,15 +13,7 @@ use common::*;
 /// A finished tiny run under `results`, returned with bn's `result.json` removed: resuming
 /// it runs bn again from its step-40 checkpoint.
 fn resumable_tiny(results: &Path) -> PathBuf {
-    let out = run(&[
-        "run",
-        tiny_spec().to_str().unwrap(),
-        "-q",
-        "--results",
-        results.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let dir = only_run_dir(results, "tiny");
+    let dir = run_tiny(results, &[]);
     std::fs::remove_file(dir.join("bn/result.json")).unwrap();
     dir
 }

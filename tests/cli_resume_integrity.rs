@@ -21,15 +21,7 @@ struct Reference {
 /// A finished tiny run under `results`, returned with bn's `result.json` removed (as if killed
 /// after its step-40 checkpoint), and what the finished run wrote.
 fn resumable_tiny(results: &Path) -> (PathBuf, Reference) {
-    let out = run(&[
-        "run",
-        tiny_spec().to_str().unwrap(),
-        "-q",
-        "--results",
-        results.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let dir = only_run_dir(results, "tiny");
+    let dir = run_tiny(results, &[]);
     std::fs::remove_file(dir.join("bn/result.json")).unwrap();
     let reference = Reference {
         metrics: std::fs::read(dir.join("bn/metrics.csv")).unwrap(),
@@ -340,17 +332,7 @@ fn accept_edited_spec_continues_with_the_edit_and_records_it_in_the_manifest() {
 #[test]
 fn resuming_from_a_checkpoint_between_evaluations_is_byte_identical() {
     let results = tempfile::tempdir().unwrap();
-    let out = run(&[
-        "run",
-        tiny_spec().to_str().unwrap(),
-        "-q",
-        "--results",
-        results.path().to_str().unwrap(),
-        "--set",
-        "train.checkpoint_every=25",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let dir = only_run_dir(results.path(), "tiny");
+    let dir = run_tiny(results.path(), &["train.checkpoint_every=25"]);
     assert!(checkpoint(&dir, 50).is_dir());
     let reference = Reference {
         metrics: std::fs::read(dir.join("bn/metrics.csv")).unwrap(),

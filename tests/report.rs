@@ -411,15 +411,7 @@ fn expect_entries_are_validated_with_locations() {
 #[test]
 fn report_writes_plots_beside_the_run_by_default_and_warns_when_there_is_no_curve() {
     let results = tempfile::tempdir().unwrap();
-    let spec = tiny_spec();
-    let spec = spec.to_str().unwrap();
-    let res = results.path().to_str().unwrap();
-    assert!(
-        run(&["run", spec, "--results", res, "--quiet"])
-            .status
-            .success()
-    );
-    let dir = only_run_dir(results.path(), "tiny");
+    let dir = run_tiny(results.path(), &[]);
     let out = run(&["report", dir.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let svg = std::fs::read_to_string(dir.join("report/plots/tiny.svg")).unwrap();
@@ -436,18 +428,7 @@ fn report_writes_plots_beside_the_run_by_default_and_warns_when_there_is_no_curv
 
     // One evaluation per variant: no curves, and a warning saying why.
     let once = tempfile::tempdir().unwrap();
-    let once_res = once.path().to_str().unwrap();
-    let ran = run(&[
-        "run",
-        spec,
-        "--results",
-        once_res,
-        "--quiet",
-        "--set",
-        "eval.every=1000",
-    ]);
-    assert!(ran.status.success(), "{}", stderr(&ran));
-    let dir = only_run_dir(once.path(), "tiny");
+    let dir = run_tiny(once.path(), &["eval.every=1000"]);
     let out = run(&["report", dir.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(

@@ -31,6 +31,20 @@ pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// Runs the tiny smoke spec quietly into `results` with each of `sets` as a `--set`, asserts
+/// that it succeeded, and returns its run directory.
+pub fn run_tiny(results: &Path, sets: &[&str]) -> PathBuf {
+    let mut cmd = runner();
+    cmd.args(["run", tiny_spec().to_str().unwrap(), "-q", "--results"])
+        .arg(results);
+    for s in sets {
+        cmd.args(["--set", s]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    only_run_dir(results, "tiny")
+}
+
 /// The one run directory under `results/<spec>/`.
 pub fn only_run_dir(results: &Path, spec: &str) -> PathBuf {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(results.join(spec))
