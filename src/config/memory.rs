@@ -68,23 +68,54 @@ pub fn estimate(
     activations: f64,
     params_key: &'static str,
 ) -> Estimate {
-    let p = 4.0 * PARAM_COPIES * params;
-    let a = 4.0 * ACTIVATION_COPIES * activations;
+    let mut est = of_parts(&[
+        (training_bytes(params, 0.0), params_key),
+        (training_bytes(0.0, activations), "train.batch_size"),
+    ]);
+    est.bytes += data_bytes(spec);
+    est
+}
+
+/// Bytes of training a net of `params` parameters whose activations at the batch size are
+/// `activations` values: every copy [`PARAM_COPIES`] and [`ACTIVATION_COPIES`] count, in f32.
+pub fn training_bytes(params: f64, activations: f64) -> f64 {
+    4.0 * (PARAM_COPIES * params + ACTIVATION_COPIES * activations)
+}
+
+/// The sum of `(bytes, key)` parts, named by the key of the largest.
+pub fn of_parts(parts: &[(f64, &'static str)]) -> Estimate {
+    let largest =
+        parts.iter().copied().fold(
+            (f64::NEG_INFINITY, ""),
+            |a, b| if b.0 > a.0 { b } else { a },
+        );
     Estimate {
-        bytes: p + a + data_bytes(spec),
-        key: if p >= a {
-            params_key
-        } else {
-            "train.batch_size"
-        },
+        bytes: parts.iter().map(|p| p.0).sum(),
+        key: largest.1,
     }
 }
 
-/// This machine's memory (MemTotal), if it can be read; read once per process (a spec may
-/// have thousands of variants).
-pub fn machine_bytes() -> Option<f64> {
-    static TOTAL: std::sync::OnceLock<Option<f64>> = std::sync::OnceLock::new();
-    *TOTAL.get_or_init(read_mem_total)
+/// Names the memory, in GiB, that estimates are compared with instead of the machine's (a
+/// share of a machine others use too, a container whose limit MemTotal does not show).
+pub const LIMIT_ENV: &str = "RUNNER_MEMORY_GIB";
+
+/// The memory estimates are compared with: `$RUNNER_MEMORY_GIB` when set, else this machine's
+/// (MemTotal), if it can be read; read once per process (a spec may have thousands of
+/// variants). A `$RUNNER_MEMORY_GIB` that is not a positive number is an error (its text).
+pub fn machine_bytes() -> Result<Option<f64>, String> {
+    static TOTAL: std::sync::OnceLock<Result<Option<f64>, String>> = std::sync::OnceLock::new();
+    TOTAL
+        .get_or_init(|| match std::env::var_os(LIMIT_ENV) {
+            None => Ok(read_mem_total()),
+            Some(v) => match v.to_str().and_then(|t| t.trim().parse::<f64>().ok()) {
+                Some(g) if g.is_finite() && g > 0.0 => Ok(Some(g * (1u64 << 30) as f64)),
+                _ => Err(format!(
+                    "${LIMIT_ENV} must be a positive number of GiB, got {:?}",
+                    v.to_string_lossy()
+                )),
+            },
+        })
+        .clone()
 }
 
 fn read_mem_total() -> Option<f64> {

@@ -28,11 +28,6 @@ pub struct KindSchema {
     pub memory: fn(&ExperimentSpec) -> Option<Estimate>,
 }
 
-/// For kinds whose memory is not estimated.
-pub fn not_estimated(_: &ExperimentSpec) -> Option<Estimate> {
-    None
-}
-
 /// A kind's own TOML section (`[mobilenet]`, `[ssl]`, ...), with its settings type's defaults.
 pub struct SectionDef {
     pub name: &'static str,

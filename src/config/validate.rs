@@ -29,22 +29,43 @@ pub fn check(spec: &ExperimentSpec, kind: &KindSchema, kinds: &[&KindSchema]) ->
     generic(spec, kind, kinds, &mut out);
     (kind.check)(spec, &mut out);
     // Only a spec that is otherwise sound: its sizes are what the estimate reads.
-    if out.is_empty()
-        && let (Some(need), Some(have)) = ((kind.memory)(spec), memory::machine_bytes())
+    if out.is_empty() {
+        memory_check(spec, kind, &mut out);
+    }
+    out
+}
+
+/// The kind's estimate of the variant's memory against the memory there is.
+fn memory_check(spec: &ExperimentSpec, kind: &KindSchema, out: &mut Vec<Problem>) {
+    let have = match memory::machine_bytes() {
+        Ok(Some(have)) => have,
+        Ok(None) => return,
+        Err(message) => {
+            out.push(Problem {
+                path: memory::LIMIT_ENV.to_string(),
+                message,
+            });
+            return;
+        }
+    };
+    if let Some(need) = (kind.memory)(spec)
         && need.bytes > have
     {
+        let whose = match std::env::var_os(memory::LIMIT_ENV) {
+            Some(_) => format!("${} allows", memory::LIMIT_ENV),
+            None => "this machine has".to_string(),
+        };
         out.push(Problem {
             path: need.key.to_string(),
             message: format!(
                 "this variant needs about {} to train (parameters with gradients and optimizer \
-                 state, activations at batch {}, the data); this machine has {}",
+                 state, activations at batch {}, the data); {whose} {}",
                 memory::gib(need.bytes),
                 spec.train.batch_size,
                 memory::gib(have)
             ),
         });
     }
-    out
 }
 
 fn generic(

@@ -26,7 +26,7 @@ pub static KIND: KindDef = KindDef {
             stop_at_fit: false,
         },
         check: no_checks,
-        memory: crate::config::schema::not_estimated,
+        memory,
     },
     paper: "Zhang et al. 2017, Rethinking generalization (Theorem 1)",
     run,
@@ -39,6 +39,27 @@ pub static KIND: KindDef = KindDef {
     inspect: None,
     extra_datasets: no_extra_datasets,
 };
+
+/// The dataset, the corrupted copy of its first n training images and that copy in f64 (the
+/// construction's `x`), and the n-long vectors of the solver (projections, their order, biases,
+/// weights, targets, predictions, residuals).
+fn memory(spec: &ExperimentSpec) -> Option<crate::config::memory::Estimate> {
+    use crate::config::memory;
+    let [h, w, c] = memory::image_shape(&spec.data.dataset)?;
+    let available = crate::data::registry::spec(&spec.data.dataset)
+        .ok()?
+        .train_size;
+    let n = match spec.data.train_limit {
+        0 => available,
+        limit => limit.min(available),
+    } as f64;
+    let d = (h * w * c) as f64;
+    const VECTORS: f64 = 8.0;
+    let mut est =
+        memory::of_parts(&[(n * d * (4.0 + 8.0) + n * 8.0 * VECTORS, "data.train_limit")]);
+    est.bytes += memory::data_bytes(spec);
+    Some(est)
+}
 
 pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResult> {
     let data = ctx.dataset(&spec.data)?;

@@ -53,11 +53,24 @@ pub static KIND: KindDef = KindDef {
     extra_datasets: no_extra_datasets,
 };
 
-/// The MLP's memory; the convolutional nets' is not estimated.
+/// The MLP's memory, or the convolutional net's from its layer shapes on the dataset's images.
 fn memory(spec: &ExperimentSpec) -> Option<crate::config::memory::Estimate> {
-    (spec.model.arch == crate::config::Arch::Mlp)
-        .then(|| crate::config::memory::mlp(spec))
-        .flatten()
+    use crate::config::memory;
+    let [h, w, c] = memory::image_shape(&spec.data.dataset)?;
+    let classes = crate::data::registry::spec(&spec.data.dataset)
+        .ok()?
+        .num_classes;
+    match spec.model.classifier().conv_sizes([c, h, w], classes) {
+        None => memory::mlp(spec),
+        // Evaluation in chunks of EVAL_CHUNK keeps no graph: a layer's output is freed once
+        // the next is computed, so training's batch is what counts.
+        Some(sizes) => Some(memory::estimate(
+            spec,
+            sizes.params,
+            sizes.activations * spec.train.batch_size as f64,
+            "model.width",
+        )),
+    }
 }
 
 pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResult> {

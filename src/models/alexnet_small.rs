@@ -11,6 +11,8 @@ use burn::tensor::activation::relu;
 use burn::tensor::module::avg_pool2d;
 use burn::tensor::ops::AvgPoolOptions;
 
+use super::count::Sizes;
+
 /// Channels of each convolution and units of the two hidden FC layers at width 1.
 const CONV_CHANNELS: usize = 64;
 const FC_UNITS: [usize; 2] = [384, 192];
@@ -49,6 +51,25 @@ impl AlexNetSmall {
             fc2: LinearConfig::new(f1, f2).init(device),
             output: LinearConfig::new(f2, classes).init(device),
         }
+    }
+
+    /// The sizes of [`AlexNetSmall::new`]'s net, from the same widths, without building it.
+    pub fn sizes(input: [usize; 3], classes: usize, width: f64) -> Sizes {
+        let [channels, h1, w1] = input;
+        let c = scaled(CONV_CHANNELS, width);
+        let [f1, f2] = FC_UNITS.map(|u| scaled(u, width));
+        let (h2, w2) = (pooled(h1), pooled(w1));
+        let (h4, w4) = (pooled(h2), pooled(w2));
+        let mut s = Sizes::default();
+        s.conv(channels, c, 5, [h1, w1]);
+        // The pool's output and the normalization's.
+        s.output(&[2, c, h2, w2]);
+        s.conv(c, c, 5, [h2, w2]);
+        s.output(&[2, c, h4, w4]);
+        s.linear(c.saturating_mul(h4 * w4), f1);
+        s.linear(f1, f2);
+        s.linear(f2, classes);
+        s
     }
 
     /// # Shapes

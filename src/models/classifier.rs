@@ -7,6 +7,7 @@ use super::alexnet_small::AlexNetSmall;
 use super::inception_small::InceptionSmall;
 use serde::{Deserialize, Serialize};
 
+use super::count::Sizes;
 use super::mlp::{Mlp, MlpConfig};
 
 /// The network family of `[model]`.
@@ -38,6 +39,23 @@ pub struct ClassifierConfig {
     pub arch: Arch,
     pub width: f64,
     pub mlp: MlpConfig,
+}
+
+impl ClassifierConfig {
+    /// The sizes of a convolutional arch's net on `input` (`[channels, height, width]`),
+    /// without building it; `None` for the MLP (`config::memory::mlp` sizes it).
+    pub fn conv_sizes(&self, input: [usize; 3], classes: usize) -> Option<Sizes> {
+        match self.arch {
+            Arch::Mlp => None,
+            Arch::AlexnetSmall => Some(AlexNetSmall::sizes(input, classes, self.width)),
+            Arch::InceptionSmall => Some(InceptionSmall::sizes(
+                input,
+                classes,
+                self.width,
+                self.mlp.batch_norm,
+            )),
+        }
+    }
 }
 
 // One net per training run: the variants' sizes do not matter.
@@ -137,6 +155,40 @@ mod tests {
             params(spec(Arch::InceptionSmall, vec![], true), cifar),
             1_649_402 + 2 * bn_channels
         );
+    }
+
+    /// The sizes computed from the shape alone count exactly the parameters of the built net,
+    /// at several widths and inputs; the activations are those of the layers' real outputs.
+    #[test]
+    fn conv_sizes_count_the_built_nets_parameters() {
+        for arch in [Arch::AlexnetSmall, Arch::InceptionSmall] {
+            for batch_norm in [false, true] {
+                for width in [0.1, 0.5, 1.0, 1.3] {
+                    for input in [[3, 28, 28], [1, 28, 28], [3, 32, 32], [1, 9, 13]] {
+                        let s = ClassifierConfig {
+                            width,
+                            ..spec(arch, vec![], batch_norm)
+                        };
+                        let sizes = s.conv_sizes(input, 10).unwrap();
+                        let real = params(s.clone(), input);
+                        assert_eq!(sizes.params, real as f64, "{arch:?} {width} {input:?}");
+                        assert!(sizes.activations > 0.0);
+                    }
+                }
+            }
+        }
+        assert!(
+            spec(Arch::Mlp, vec![8], false)
+                .conv_sizes([1, 28, 28], 10)
+                .is_none()
+        );
+        // Small AlexNet on 28x28x3 at width 1: conv1 64x28x28, pool and LRN 2 x 64x14x14,
+        // conv2 64x14x14, pool and LRN 2 x 64x7x7, then 384 + 192 + 10 units.
+        let alex = spec(Arch::AlexnetSmall, vec![], false)
+            .conv_sizes([3, 28, 28], 10)
+            .unwrap();
+        let expected = 64 * 784 + 2 * 64 * 196 + 64 * 196 + 2 * 64 * 49 + 384 + 192 + 10;
+        assert_eq!(alex.activations, expected as f64);
     }
 
     #[test]

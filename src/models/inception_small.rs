@@ -11,8 +11,9 @@ use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
-use super::alexnet_small::scaled;
+use super::alexnet_small::{pooled, scaled};
 use super::batch_norm::BatchNorm;
+use super::count::Sizes;
 
 /// The stem's channels at width 1.
 const STEM: usize = 96;
@@ -152,6 +153,43 @@ impl InceptionSmall {
             body,
             output: LinearConfig::new(c, classes).init(device),
         }
+    }
+
+    /// The sizes of [`InceptionSmall::new`]'s net on `[channels, height, width]` images, from
+    /// the same [`BODY`] and widths, without building it.
+    pub fn sizes(input: [usize; 3], classes: usize, width: f64, bn: bool) -> Sizes {
+        let [channels, mut h, mut w] = input;
+        let mut s = Sizes::default();
+        let conv_module = |s: &mut Sizes, cin, cout, kernel, side: [usize; 2]| {
+            s.conv(cin, cout, kernel, side);
+            if bn {
+                s.batch_norm(cout, side);
+            }
+        };
+        let mut c = scaled(STEM, width);
+        conv_module(&mut s, channels, c, 3, [h, w]);
+        for stage in BODY {
+            match stage {
+                Stage::Inception(ch1, ch3) => {
+                    let (ch1, ch3) = (scaled(ch1, width), scaled(ch3, width));
+                    conv_module(&mut s, c, ch1, 1, [h, w]);
+                    conv_module(&mut s, c, ch3, 3, [h, w]);
+                    c = ch1.saturating_add(ch3);
+                }
+                Stage::Downsample(ch3) => {
+                    let ch3 = scaled(ch3, width);
+                    (h, w) = (pooled(h), pooled(w));
+                    conv_module(&mut s, c, ch3, 3, [h, w]);
+                    // The max-pool branch.
+                    s.output(&[c, h, w]);
+                    c = c.saturating_add(ch3);
+                }
+            }
+            // The concatenation.
+            s.output(&[c, h, w]);
+        }
+        s.linear(c, classes);
+        s
     }
 
     /// # Shapes

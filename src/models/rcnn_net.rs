@@ -10,6 +10,7 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 
 use super::alexnet_small::pooled;
+use super::count::Sizes;
 
 /// The layer whose activations feed the SVMs (R-CNN Table 2's rows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -53,6 +54,23 @@ impl RcnnArch {
             Layer::Pool5 => self.conv_channels[2] * self.pool5_side().pow(2),
             Layer::Fc6 | Layer::Fc7 => self.fc_units,
         }
+    }
+
+    /// The sizes of [`RcnnNet::new`]'s net, without building it.
+    pub fn sizes(&self) -> Sizes {
+        let [c1, c2, c3] = self.conv_channels;
+        let mut side = self.input;
+        let mut s = Sizes::default();
+        for (cin, cout, kernel) in [(1, c1, 5), (c1, c2, 3), (c2, c3, 3)] {
+            s.conv(cin, cout, kernel, [side, side]);
+            side = pooled(side);
+            s.output(&[cout, side, side]);
+        }
+        let pool5 = c3.saturating_mul(side * side);
+        s.linear(pool5, self.fc_units);
+        s.linear(self.fc_units, self.fc_units);
+        s.linear(self.fc_units, self.classes);
+        s
     }
 }
 
@@ -162,6 +180,24 @@ mod tests {
         assert_eq!(f.pool5.dims(), [3, 256]);
         assert_eq!(f.fc6.dims(), [3, 32]);
         assert_eq!(f.fc7.dims(), [3, 32]);
+        let sizes = arch.sizes();
+        assert_eq!(
+            sizes.params,
+            crate::models::count::trainable_params(&RcnnNet::new(&arch, &Device::flex().autodiff()))
+                as f64
+        );
+        assert_eq!(
+            sizes.activations,
+            (8 * 32 * 32
+                + 8 * 16 * 16
+                + 16 * 16 * 16
+                + 16 * 8 * 8
+                + 16 * 8 * 8
+                + 256
+                + 32
+                + 32
+                + 10) as f64
+        );
         let net = net.with_classifier(11, &device);
         assert_eq!(
             net.forward(Tensor::zeros([2, 1, 32, 32], &device)).dims(),

@@ -26,7 +26,7 @@ use crate::train::{Evaluation, Outcome, Status, Task, metrics};
 use crate::util::rng::mix;
 
 /// Regions per inference batch.
-const CHUNK: usize = 256;
+pub(super) const CHUNK: usize = 256;
 /// Stream of the pre-training augmentation RNG (distinct from the loop's step streams).
 const AUGMENT_STREAM: u64 = 0x5243_4e4e_0000_0000;
 /// Stream of the fine-tuning negatives' order.

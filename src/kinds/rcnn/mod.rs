@@ -45,7 +45,7 @@ pub static KIND: KindDef = KindDef {
         section: Some(SectionDef::of::<RcnnSpec>("rcnn")),
         uses: Uses::NONE,
         check: config::check,
-        memory: crate::config::schema::not_estimated,
+        memory,
     },
     paper: "Girshick et al. 2014, R-CNN",
     run,
@@ -62,6 +62,95 @@ pub static KIND: KindDef = KindDef {
 /// The `[rcnn]` section of an `rcnn` spec (filled in by loading).
 pub fn settings(spec: &ExperimentSpec) -> anyhow::Result<RcnnSpec> {
     spec.section()
+}
+
+/// Proposals per canvas and selective-search strategy, per object or clutter fragment (and
+/// one for the background): rcnn.toml measured 87 training and 91 test proposals per canvas
+/// with 8 strategies and up to 4 objects and 2 fragments (docs/results/rcnn.md), 1.6 per
+/// strategy and thing; 2 is a little above.
+const PROPOSALS_PER_STRATEGY_AND_OBJECT: f64 = 2.0;
+/// Bytes per canvas pixel that selective search holds while it works on a canvas (the
+/// smoothed channel, gradients, the grid graph's edges, segment labels).
+const SELECTIVE_SEARCH_BYTES_PER_PIXEL: f64 = 128.0;
+
+/// The canvases (and selective search's working set on each thread), the CNN trained at the
+/// larger of its two batch sizes, the region features extracted at all three layers and their
+/// scaled copies for the SVMs and box regressors, and the digits.
+fn memory(spec: &ExperimentSpec) -> Option<crate::config::memory::Estimate> {
+    use crate::config::memory;
+    let r = settings(spec).ok()?;
+    let defaults = RcnnSpec::default();
+    let classes = crate::data::registry::spec(&spec.data.dataset)
+        .ok()?
+        .num_classes;
+    let canvases = r.train_canvases as f64 + r.test_canvases as f64;
+    let pixels = (r.canvas.size as f64).powi(2);
+    let many = if r.train_canvases >= r.test_canvases {
+        "rcnn.train_canvases"
+    } else {
+        "rcnn.test_canvases"
+    };
+    let canvas_key = if r.canvas.size > defaults.canvas.size {
+        "rcnn.canvas.size"
+    } else {
+        many
+    };
+    let canvas_bytes = pixels
+        * (4.0 * canvases + SELECTIVE_SEARCH_BYTES_PER_PIXEL * rayon::current_num_threads() as f64);
+
+    let ss = &r.selective_search;
+    let strategies = (ss.channels.len() * ss.ks.len() * ss.similarities.len()) as f64;
+    let things = r.canvas.max_objects as f64 + r.canvas.clutter as f64 + 1.0;
+    // Hierarchical grouping forms 2n - 1 boxes from n segments of at least min_size pixels.
+    let most = strategies * 2.0 * pixels / ss.min_size.max(1) as f64;
+    let mut per_canvas = (PROPOSALS_PER_STRATEGY_AND_OBJECT * strategies * things).min(most);
+    if ss.max_proposals > 0 {
+        per_canvas = per_canvas.min(ss.max_proposals as f64);
+    }
+    // Training canvases add their ground-truth boxes.
+    let regions = canvases * per_canvas + r.train_canvases as f64 * r.canvas.max_objects as f64;
+
+    let arch = RcnnArch {
+        input: r.warp_size,
+        conv_channels: r.conv_channels,
+        fc_units: r.fc_units,
+        dropout: r.dropout,
+        classes: classes + 1,
+    };
+    let sizes = arch.sizes();
+    let pool5 = arch.dim(Layer::Pool5) as f64;
+    let fc = r.fc_units as f64;
+    let kept = arch.dim(r.feature) as f64 + if r.bbox_regression { pool5 } else { 0.0 };
+    let feature_bytes = 4.0 * regions * (pool5 + 2.0 * fc + kept);
+    let batch = spec.train.batch_size.max(r.finetune_batch).max(cnn::CHUNK) as f64;
+    let warp_key = |otherwise| {
+        if r.warp_size > defaults.warp_size {
+            "rcnn.warp_size"
+        } else {
+            otherwise
+        }
+    };
+    let params_key = warp_key(if r.fc_units > defaults.fc_units {
+        "rcnn.fc_units"
+    } else {
+        "rcnn.conv_channels"
+    });
+    let batch_key = warp_key(if r.finetune_batch > spec.train.batch_size {
+        "rcnn.finetune_batch"
+    } else {
+        "train.batch_size"
+    });
+    let mut est = memory::of_parts(&[
+        (canvas_bytes, canvas_key),
+        (feature_bytes, many),
+        (memory::training_bytes(sizes.params, 0.0), params_key),
+        (
+            memory::training_bytes(0.0, sizes.activations * batch),
+            batch_key,
+        ),
+    ]);
+    est.bytes += memory::data_bytes(spec);
+    Some(est)
 }
 
 /// Proposals of both canvas sets, as cached.
