@@ -51,6 +51,10 @@ pub struct ExperimentSpec {
     /// left out of resolved specs while it is the default (other kinds never use it).
     #[serde(default, skip_serializing_if = "CorruptionSpec::is_default")]
     pub corruption: CorruptionSpec,
+    /// What a run writes besides its CSV files; left out of resolved specs while it is the
+    /// default.
+    #[serde(default, skip_serializing_if = "OutputSpec::is_default")]
+    pub output: OutputSpec,
     /// The kind's own section (`[mobilenet]`, `[ssl]`, ...) with its defaults filled in; set by
     /// the loader from the kind's schema.
     #[serde(skip)]
@@ -249,6 +253,26 @@ impl Default for TrainSpec {
             checkpoint_every: 5_000,
             keep_checkpoints: 2,
         }
+    }
+}
+
+/// Files a run writes beside metrics.csv that nothing in runner reads back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputSpec {
+    /// TensorBoard event files in `<variant>/tb/`, one scalar per metrics.csv column.
+    pub tensorboard: bool,
+}
+
+impl Default for OutputSpec {
+    fn default() -> Self {
+        Self { tensorboard: true }
+    }
+}
+
+impl OutputSpec {
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
     }
 }
 

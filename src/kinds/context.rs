@@ -47,6 +47,7 @@ impl Context<'_> {
             seed: spec.seed,
             device: &self.device,
             dir,
+            tensorboard: spec.output.tensorboard,
         };
         train::run(task, &cfg, self.observer)
     }

@@ -2,6 +2,8 @@
 //! run keeps every row it wrote. Values are written in Rust's shortest round-trip form, so the
 //! file is byte-identical across identical runs and re-reads to the same numbers.
 //!
+//! Each row can also go to a TensorBoard event file ([`MetricsFile::with_tensorboard`]).
+//!
 //! This is also the one reader of the file: as [`EvalRow`]s ([`read`]), or as a table of
 //! named columns ([`read_table`]) for the claims and the plots.
 
@@ -13,6 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 
+use super::tensorboard::EventFile;
 use crate::util::hash::hex;
 use crate::{bail_user, user_error};
 
@@ -42,9 +45,12 @@ pub struct EvalRow {
 pub struct MetricsFile {
     path: PathBuf,
     file: File,
+    header: Vec<String>,
     rows: Vec<EvalRow>,
     /// Of everything written so far (see [`MetricsFile::sha256`]).
     hasher: Sha256,
+    /// Where each row also goes, if anywhere.
+    tensorboard: Option<EventFile>,
 }
 
 impl MetricsFile {
@@ -64,7 +70,8 @@ impl MetricsFile {
 
     /// Replaces the file by one holding the header and `rows`, and opens it for appending.
     pub fn with_rows(path: &Path, extra: &[String], rows: Vec<EvalRow>) -> anyhow::Result<Self> {
-        let text = contents(&header(extra), &rows);
+        let header = header(extra);
+        let text = contents(&header, &rows);
         crate::util::fs::write_atomic(path, text.as_bytes())?;
         let file = OpenOptions::new()
             .append(true)
@@ -73,9 +80,19 @@ impl MetricsFile {
         Ok(Self {
             path: path.to_path_buf(),
             file,
+            header,
             rows,
             hasher: Sha256::new().chain_update(text.as_bytes()),
+            tensorboard: None,
         })
+    }
+
+    /// Also writes every row to a TensorBoard event file in `dir`: the rows so far at once
+    /// (a new file replacing the older ones, so a resumed run's file holds no stale rows), then
+    /// each appended row as it is appended. metrics.csv's bytes are the same either way.
+    pub fn with_tensorboard(mut self, dir: &Path) -> anyhow::Result<Self> {
+        self.tensorboard = Some(EventFile::create(dir, &self.header, &self.rows)?);
+        Ok(self)
     }
 
     /// SHA-256 of the file as it stands, which a checkpoint records: equal to [`sha256`] of
@@ -98,6 +115,9 @@ impl MetricsFile {
             .with_context(|| format!("writing {}", self.path.display()))?;
         self.hasher.update(line.as_bytes());
         self.rows.push(row.clone());
+        if let Some(tb) = &mut self.tensorboard {
+            tb.append(row)?;
+        }
         Ok(())
     }
 }

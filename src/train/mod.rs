@@ -8,6 +8,7 @@ pub mod classify;
 pub mod metrics;
 pub mod optimizer;
 pub mod schedule;
+pub mod tensorboard;
 
 use std::path::Path;
 use std::time::Instant;
@@ -89,6 +90,8 @@ pub struct LoopConfig<'a> {
     pub device: &'a Device,
     /// The variant's output directory (metrics.csv, checkpoints/).
     pub dir: &'a Path,
+    /// Mirror metrics.csv into TensorBoard event files in `dir/tb/`.
+    pub tensorboard: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -144,6 +147,9 @@ pub fn run<T: Task>(
         }
     }
     let mut metrics = MetricsFile::with_rows(&metrics_path, &extra, kept)?;
+    if cfg.tensorboard {
+        metrics = metrics.with_tensorboard(&cfg.dir.join(tensorboard::DIR))?;
+    }
     let mut history = metrics.rows().to_vec();
     observer.begin(t.steps, state.step);
 

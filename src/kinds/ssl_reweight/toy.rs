@@ -131,6 +131,9 @@ pub fn run(
     );
     let mut model = uniform.clone();
     let mut metrics = MetricsFile::open(&ctx.dir.join("metrics.csv"), &EXTRA.map(String::from), 0)?;
+    if spec.output.tensorboard {
+        metrics = metrics.with_tensorboard(&ctx.dir.join(crate::train::tensorboard::DIR))?;
+    }
     let mut history = Vec::new();
     let (val, test) = (&study.validation, &study.test);
     for it in 0..t.iterations {
