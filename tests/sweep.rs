@@ -569,3 +569,109 @@ fn bad_grids_are_user_errors() {
         );
     }
 }
+
+/// A 2-cell sweep of the tiny spec (`train.lr` 0.2 and 0.5, one seed) of `steps` steps into
+/// `dir`, as `runner sweep` arguments.
+fn two_cells(dir: &str, steps: &str) -> Vec<String> {
+    let steps = format!("train.steps={steps}");
+    [
+        "sweep",
+        tiny_spec().to_str().unwrap(),
+        "--grid",
+        "train.lr=0.2,0.5",
+        "--dir",
+        dir,
+        "--set",
+        &steps,
+        "--jobs",
+        "2",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+#[test]
+fn off_a_terminal_a_sweep_prints_its_plain_lines_and_each_cell_leaves_its_progress_file() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("sw");
+    let out = runner()
+        .args(two_cells(dir.to_str().unwrap(), "40"))
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    // Only the notes: no live lines, no terminal control codes.
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 4, "{err}");
+    assert!(
+        lines[0].starts_with("sweep ")
+            && lines[0].ends_with("2 cells (2 grid point(s) x 1 seed(s))"),
+        "{err}"
+    );
+    assert!(
+        lines[1].starts_with("2 cells on 2 worker(s) x 1 thread(s); logs in "),
+        "{err}"
+    );
+    for (i, line) in lines[2..].iter().enumerate() {
+        assert!(line.starts_with(&format!("[{}/2] cell ", i + 1)), "{err}");
+        assert!(line.contains(" seed=3) done in "), "{err}");
+    }
+    assert!(!err.contains('\x1b') && !err.contains("steps/s"), "{err}");
+    // What each cell's process last said of itself: its last variant, at its last step.
+    for cell in ["0000", "0001"] {
+        let path = dir.join("cells").join(cell).join("progress.json");
+        let p: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(p["variant"], "bn", "{p}");
+        assert_eq!(
+            (p["position"].as_u64(), p["count"].as_u64()),
+            (Some(2), Some(2)),
+            "{p}"
+        );
+        assert_eq!(
+            (p["step"].as_u64(), p["total"].as_u64()),
+            (Some(40), Some(40)),
+            "{p}"
+        );
+        assert!(p["steps_per_sec"].as_f64().unwrap() > 0.0, "{p}");
+    }
+}
+
+/// On a terminal (a pseudo-terminal from util-linux's `script`), each running cell has a live
+/// line drawn from its progress file: the cell, its variant of how many, steps, steps/s, ETA.
+#[test]
+fn on_a_terminal_a_sweep_shows_a_live_line_per_running_cell() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("sw");
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let command: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_runner").to_string())
+        .chain(two_cells(dir.to_str().unwrap(), "600"))
+        .map(|a| quote(&a))
+        .collect();
+    let typescript = t.path().join("typescript");
+    let out = std::process::Command::new("script")
+        .arg("-qec")
+        .arg(format!("{} >/dev/null", command.join(" ")))
+        .arg(&typescript)
+        .current_dir(repo())
+        .stdin(Stdio::null())
+        .output()
+        .expect("util-linux's `script` runs the sweep on a pseudo-terminal");
+    let screen = String::from_utf8_lossy(&std::fs::read(&typescript).unwrap()).into_owned();
+    assert!(out.status.success(), "{}{screen}", stderr(&out));
+    for cell in [
+        "cell 0 (train.lr=0.2 seed=3) [",
+        "cell 1 (train.lr=0.5 seed=3) [",
+    ] {
+        assert!(screen.contains(cell), "{screen}");
+    }
+    assert!(
+        screen.contains("/600 steps | variant 1 of 2 (baseline), "),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("/600 steps | variant 2 of 2 (bn), "),
+        "{screen}"
+    );
+    assert!(screen.contains(" steps/s, ETA "), "{screen}");
+    assert!(screen.contains("[2/2] cell "), "{screen}");
+}

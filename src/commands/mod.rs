@@ -84,6 +84,7 @@ fn run_options(exec: &ExecArgs, results: PathBuf) -> anyhow::Result<RunOptions> 
         device: exec.device.clone(),
         mode: Mode::detect(exec.quiet),
         accept_edited_spec: false,
+        progress_file: None,
     })
 }
 

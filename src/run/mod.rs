@@ -3,6 +3,7 @@
 
 pub mod manifest;
 pub mod progress;
+pub mod progress_file;
 pub mod run_dir;
 pub mod session;
 pub mod summary;

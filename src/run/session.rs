@@ -12,8 +12,10 @@ use crate::data::DataOptions;
 use crate::kinds::{self, Context, Datasets, KindResult};
 use crate::run::manifest::{self, Manifest};
 use crate::run::progress::{self, Mode, VariantProgress};
+use crate::run::progress_file::{ProgressFile, Tee};
 use crate::run::run_dir;
 use crate::run::summary::{self, SummaryRow, Value};
+use crate::train::Observer;
 use crate::train::Status;
 use crate::train::metrics::{self, EvalRow};
 use crate::util::fs::FileLock;
@@ -29,6 +31,9 @@ pub struct RunOptions {
     /// `runner resume --accept-edited-spec`: continue with a spec.toml edited since the run
     /// started instead of refusing (see [`Manifest::check_spec`]).
     pub accept_edited_spec: bool,
+    /// Also keep this file up to date with where the run stands (a sweep cell's
+    /// [`FILE`](crate::run::progress_file::FILE), which the sweep shows live).
+    pub progress_file: Option<PathBuf>,
 }
 
 /// What a finished run hands back to the CLI.
@@ -201,10 +206,21 @@ fn execute(
             variant.spec.train.steps,
             0,
         );
+        let mut file = opts.progress_file.as_deref().map(|path| {
+            ProgressFile::new(path, &variant.name, index, count, variant.spec.train.steps)
+        });
+        let mut tee;
+        let observer_here: &mut dyn Observer = match &mut file {
+            Some(file) => {
+                tee = Tee(&mut observer, file);
+                &mut tee
+            }
+            None => &mut observer,
+        };
         let mut ctx = Context {
             device,
             dir: vdir.clone(),
-            observer: &mut observer,
+            observer: observer_here,
             datasets,
         };
         let result = (kinds::find(&variant.spec.kind)?.run)(&variant.spec, &mut ctx)?;

@@ -125,18 +125,19 @@ pub fn run(sweep: &Path, index: usize, opts: &RunOptions) -> anyhow::Result<Outc
     let resumable = run_dirs(&dir).into_iter().next_back();
     let run_lock = resumable.as_deref().map(session::lock).transpose()?;
     state.write(&dir)?;
+    // Started into the cell dir, resumed where it is; either way with its progress file, which
+    // the sweep's process shows live.
+    let cell_opts = RunOptions {
+        results: dir.clone(),
+        data: opts.data.clone(),
+        device: opts.device.clone(),
+        mode: opts.mode,
+        accept_edited_spec: false,
+        progress_file: Some(progress_path(&dir)),
+    };
     let result = match &run_lock {
-        Some(run_lock) => session::resume_locked(run_lock, opts),
-        None => load_cell(sweep, &cell).and_then(|loaded| {
-            let cell_opts = RunOptions {
-                results: dir.clone(),
-                data: opts.data.clone(),
-                device: opts.device.clone(),
-                mode: opts.mode,
-                accept_edited_spec: false,
-            };
-            session::start(&loaded, &cell_opts)
-        }),
+        Some(run_lock) => session::resume_locked(run_lock, &cell_opts),
+        None => load_cell(sweep, &cell).and_then(|loaded| session::start(&loaded, &cell_opts)),
     };
     state.ended = Some(manifest::now());
     match result {
@@ -157,6 +158,13 @@ pub fn run(sweep: &Path, index: usize, opts: &RunOptions) -> anyhow::Result<Outc
             Err(e)
         }
     }
+}
+
+/// Where the cell in `cell` keeps its [`progress_file`] while it runs.
+///
+/// [`progress_file`]: crate::run::progress_file
+pub fn progress_path(cell: &Path) -> PathBuf {
+    cell.join(crate::run::progress_file::FILE)
 }
 
 pub fn hostname() -> String {

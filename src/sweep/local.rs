@@ -13,8 +13,9 @@ use anyhow::Context;
 use std::time::{Duration, Instant};
 
 use super::cell::{self, BUSY_EXIT};
+use super::live::CellLines;
 use super::{Plan, cell_dir};
-use crate::run::progress::{self, Mode};
+use crate::run::progress::Mode;
 
 pub struct Options {
     pub jobs: usize,
@@ -55,26 +56,21 @@ pub fn run(sweep: &Path, plan: &Plan, opts: &Options) -> anyhow::Result<Outcome>
         }
     }
     let total = plan.cells.len();
+    let mut lines = CellLines::new(opts.mode);
     if !out.already_done.is_empty() {
-        progress::note(
-            opts.mode,
-            &format!(
-                "{} of {total} cells already done; running the other {}",
-                out.already_done.len(),
-                pending.len()
-            ),
-        );
+        lines.note(&format!(
+            "{} of {total} cells already done; running the other {}",
+            out.already_done.len(),
+            pending.len()
+        ));
     }
-    progress::note(
-        opts.mode,
-        &format!(
-            "{} cells on {} worker(s) x {} thread(s); logs in {}",
-            pending.len(),
-            opts.jobs,
-            opts.threads,
-            sweep.join("logs").display()
-        ),
-    );
+    lines.note(&format!(
+        "{} cells on {} worker(s) x {} thread(s); logs in {}",
+        pending.len(),
+        opts.jobs,
+        opts.threads,
+        sweep.join("logs").display()
+    ));
     let mut workers: Vec<Worker> = Vec::new();
     // Cells another process holds: retried when they are free again.
     let mut elsewhere: Vec<usize> = Vec::new();
@@ -89,7 +85,11 @@ pub fn run(sweep: &Path, plan: &Plan, opts: &Options) -> anyhow::Result<Outcome>
                 elsewhere.push(index);
                 continue;
             }
+            // What an earlier attempt left is not this one's progress.
+            let progress = cell::progress_path(&dir);
+            let _ = std::fs::remove_file(&progress);
             workers.push(spawn(sweep, plan, index, opts)?);
+            lines.start(index, &plan.label(&plan.cells[index]), &progress);
         }
         if workers.is_empty() && pending.is_empty() {
             if elsewhere.is_empty() {
@@ -105,13 +105,10 @@ pub fn run(sweep: &Path, plan: &Plan, opts: &Options) -> anyhow::Result<Outcome>
                 } else if cell::finished_run(&dir).is_some() {
                     finished += 1;
                     out.done_elsewhere.push(index);
-                    progress::note(
-                        opts.mode,
-                        &format!(
-                            "[{finished}/{total}] cell {index} ({}) finished by another process",
-                            plan.label(&plan.cells[index])
-                        ),
-                    );
+                    lines.note(&format!(
+                        "[{finished}/{total}] cell {index} ({}) finished by another process",
+                        plan.label(&plan.cells[index])
+                    ));
                 } else {
                     pending.push_back(index);
                 }
@@ -120,6 +117,7 @@ pub fn run(sweep: &Path, plan: &Plan, opts: &Options) -> anyhow::Result<Outcome>
             continue;
         }
         std::thread::sleep(Duration::from_millis(100));
+        lines.refresh();
         let mut i = 0;
         while i < workers.len() {
             let Some(status) = workers[i].child.try_wait()? else {
@@ -127,32 +125,27 @@ pub fn run(sweep: &Path, plan: &Plan, opts: &Options) -> anyhow::Result<Outcome>
                 continue;
             };
             let w = workers.swap_remove(i);
+            lines.end(w.index);
             let label = plan.label(&plan.cells[w.index]);
             let secs = w.started.elapsed().as_secs_f64();
             match status.code() {
                 Some(0) => {
                     finished += 1;
                     out.ran.push(w.index);
-                    progress::note(
-                        opts.mode,
-                        &format!(
-                            "[{finished}/{total}] cell {} ({label}) done in {secs:.0}s",
-                            w.index
-                        ),
-                    );
+                    lines.note(&format!(
+                        "[{finished}/{total}] cell {} ({label}) done in {secs:.0}s",
+                        w.index
+                    ));
                 }
                 Some(c) if c == BUSY_EXIT as i32 => elsewhere.push(w.index),
                 _ => {
                     let log = log_path(sweep, plan, w.index);
                     let tail = last_lines(&log, 3);
-                    progress::note(
-                        opts.mode,
-                        &format!(
-                            "cell {} ({label}) FAILED after {secs:.0}s ({status}); see {}:\n{tail}",
-                            w.index,
-                            log.display()
-                        ),
-                    );
+                    lines.note(&format!(
+                        "cell {} ({label}) FAILED after {secs:.0}s ({status}); see {}:\n{tail}",
+                        w.index,
+                        log.display()
+                    ));
                     out.failed.push((w.index, tail));
                 }
             }

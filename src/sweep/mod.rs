@@ -13,6 +13,7 @@
 //! ```
 
 pub mod cell;
+pub mod live;
 pub mod local;
 pub mod slurm;
 pub mod status;
