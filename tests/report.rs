@@ -438,3 +438,185 @@ fn report_writes_plots_beside_the_run_by_default_and_warns_when_there_is_no_curv
     );
     assert!(!dir.join("report/plots/tiny.svg").exists());
 }
+
+/// A claim whose text is markup, and a description (shown in the folded spec) that tries to
+/// close the `<pre>` it sits in: report.html must show both as text.
+const HOSTILE: &str = r#"
+[[expect]]
+claim = "<script>alert('claim')</script> & <b>bold</b>"
+variant = "a"
+metric = "final_test_accuracy"
+at_least = 0
+"#;
+
+fn hostile_fixture() -> tempfile::TempDir {
+    let t = fixture();
+    let expects = format!("{EXPECTS}{HOSTILE}");
+    for (dir, lr, seed, rows) in [
+        (
+            "r1",
+            0.1,
+            1,
+            [("a", 0.50, Some(80), 10), ("b", 0.70, Some(40), 12)],
+        ),
+        (
+            "r2",
+            0.1,
+            2,
+            [("a", 0.52, None, 10), ("b", 0.74, Some(60), 12)],
+        ),
+        (
+            "r3",
+            0.2,
+            1,
+            [("a", 0.60, Some(50), 10), ("b", 0.55, Some(40), 12)],
+        ),
+    ] {
+        let dir = t.path().join(dir);
+        fake_run(&dir, lr, seed, &rows, &expects);
+        let spec = std::fs::read_to_string(dir.join("spec.toml"))
+            .unwrap()
+            .replace(
+                "description = \"made up\"",
+                "description = \"</code></pre><script>alert('spec')</script>\"",
+            );
+        std::fs::write(dir.join("spec.toml"), spec).unwrap();
+    }
+    t
+}
+
+/// The elements of `html` nest: every element opened is closed in order, except HTML's void
+/// elements and SVG's self-closed ones (`<rect .../>`); text holds no stray `<`.
+fn assert_elements_nest(html: &str) {
+    const VOID: &[&str] = &["meta", "br", "hr", "img", "input", "link"];
+    let body = html
+        .strip_prefix("<!DOCTYPE html>\n")
+        .expect("an HTML5 doctype");
+    let mut open: Vec<String> = Vec::new();
+    let mut rest = body;
+    while let Some(at) = rest.find('<') {
+        let after = &rest[at + 1..];
+        let end = after
+            .find('>')
+            .unwrap_or_else(|| panic!("unclosed tag at {}", &after[..after.len().min(80)]));
+        let tag = &after[..end];
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        assert!(!name.is_empty(), "a stray `<` in text: <{tag}>");
+        if let Some(closing) = tag.strip_prefix('/') {
+            let top = open
+                .pop()
+                .unwrap_or_else(|| panic!("</{closing}> closes nothing"));
+            assert_eq!(top, name, "<{top}> closed by </{closing}>");
+        } else if !tag.ends_with('/') && !VOID.contains(&name.as_str()) {
+            open.push(name);
+        }
+        rest = &after[end + 1..];
+    }
+    assert!(open.is_empty(), "never closed: {open:?}");
+}
+
+#[test]
+fn report_html_is_one_self_contained_page_with_verdicts_curves_and_escaped_text() {
+    let t = hostile_fixture();
+    let out = run(&["report", t.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = std::fs::read_to_string(t.path().join("report/report.html")).unwrap();
+    assert_elements_nest(&html);
+    // Nothing from elsewhere, and no script at all: the markup of the spec is text.
+    let lower = html.to_lowercase();
+    for bad in [
+        "src=\"http",
+        "href=\"http",
+        "<link",
+        "<script",
+        "<img",
+        "@import",
+        "url(",
+    ] {
+        assert!(!lower.contains(bad), "report.html holds {bad}");
+    }
+    assert!(html.contains(
+        "<td>&lt;script&gt;alert(&#39;claim&#39;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;</td>"
+    ));
+    assert!(html.contains(
+        "description = &quot;&lt;/code&gt;&lt;/pre&gt;&lt;script&gt;alert(&#39;spec&#39;)"
+    ));
+    // The claim table: one row per claim and configuration, each verdict in its colour's class,
+    // what a FAIL needed marked, and the scorecard above it.
+    let claims = &html[html.find("id=\"claims\"").unwrap()..html.find("id=\"tables\"").unwrap()];
+    assert_eq!(claims.matches("<tr>").count(), 1 + 2 * 8, "{claims}");
+    assert_eq!(claims.matches("<td class=\"pass\">PASS</td>").count(), 10);
+    assert_eq!(claims.matches("<td class=\"fail\">FAIL</td>").count(), 4);
+    assert_eq!(
+        claims.matches("<td class=\"missing\">MISSING</td>").count(),
+        2
+    );
+    assert_eq!(claims.matches("<td class=\"why\">").count(), 4);
+    assert!(claims.contains("<tr><td>fake</td><td>train.lr=0.2</td><td>b beats a</td>"));
+    assert!(
+        claims.contains("<td class=\"why\">&gt; a 60.00%</td>"),
+        "{claims}"
+    );
+    assert!(claims.contains("<p class=\"scorecard\">10 PASS, 4 FAIL, 2 MISSING</p>"));
+    // The tables of report.md, from the same cells; a plot inline per configuration.
+    assert!(html.contains("<h4><code>train.lr=0.1</code></h4>"));
+    assert!(html.contains("<td>51.00 ± 1.41</td>"));
+    assert!(html.contains("Same in every row: steps = 100"));
+    assert_eq!(html.matches("<svg ").count(), 2);
+    assert!(html.contains("<figure>\n<svg "));
+    // Each run folded with its facts and spec; named below the folder they share.
+    assert_eq!(html.matches("<details>").count(), 3);
+    for run in ["r1", "r2", "r3"] {
+        assert!(
+            html.contains(&format!("<summary><code>{run}</code>, seed ")),
+            "{run}"
+        );
+    }
+    assert!(html.contains("<dt>threads</dt><dd>1</dd>"));
+    assert!(!html.contains(&t.path().display().to_string()));
+
+    // Where the runs lie changes nothing: a second tree of the same runs gives the same page.
+    let other = hostile_fixture();
+    let out = run(&["report", other.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(other.path().join("report/report.html")).unwrap(),
+        html
+    );
+}
+
+#[test]
+fn report_html_of_a_real_run_holds_its_manifest_facts_and_spec() {
+    let results = tempfile::tempdir().unwrap();
+    let dir = run_tiny(results.path(), &[]);
+    let out = run(&["report", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("wrote 5 files"), "{}", stderr(&out));
+    let html = std::fs::read_to_string(dir.join("report/report.html")).unwrap();
+    assert_elements_nest(&html);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    for pair in manifest["datasets"].as_array().unwrap() {
+        let (file, sha) = (pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
+        assert!(
+            html.contains(&format!("<dt>data</dt><dd>{file}  sha256 {sha}</dd>")),
+            "{file}"
+        );
+    }
+    let threads = manifest["threads"].as_u64().unwrap();
+    assert!(html.contains(&format!("<dt>threads</dt><dd>{threads}</dd>")));
+    assert!(html.contains("<dt>seed</dt><dd>3</dd>"));
+    assert!(html.contains("<dt>git commit</dt>"));
+    // The resolved spec, every default spelled out, as the run dir holds it.
+    let spec = std::fs::read_to_string(dir.join("spec.toml")).unwrap();
+    assert!(
+        html.contains(&spec.replace('"', "&quot;")),
+        "the spec is not shown whole"
+    );
+    assert!(html.contains("<p class=\"scorecard\">2 PASS, 0 FAIL, 0 MISSING</p>"));
+    assert_eq!(html.matches("<svg ").count(), 1);
+}

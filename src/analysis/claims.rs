@@ -389,11 +389,33 @@ pub fn count(results: &[ClaimResult], v: Verdict) -> usize {
     results.iter().filter(|r| r.verdict == v).count()
 }
 
+/// What a report says where no spec declares a claim.
+pub const NONE_DECLARED: &str = "No claims: the specs of these runs declare no `[[expect]]`.";
+
 /// The claim table in Markdown, with a closing count.
 pub fn markdown(results: &[ClaimResult]) -> String {
     if results.is_empty() {
-        return "No claims: the specs of these runs declare no `[[expect]]`.\n".into();
+        return format!("{NONE_DECLARED}\n");
     }
+    let (header, rows) = cells(results);
+    let mut out = markdown_table(&header, &rows, Align::Left);
+    out += &format!("\n{}\n", scorecard(results));
+    out
+}
+
+/// `8 PASS, 4 FAIL, 2 MISSING`.
+pub fn scorecard(results: &[ClaimResult]) -> String {
+    format!(
+        "{} PASS, {} FAIL, {} MISSING",
+        count(results, Verdict::Pass),
+        count(results, Verdict::Fail),
+        count(results, Verdict::Missing)
+    )
+}
+
+/// The claim table as cells, one row per result in order (the model that the Markdown and
+/// the HTML report both render); the `config` column only where a spec has several.
+pub fn cells(results: &[ClaimResult]) -> (Vec<String>, Vec<Vec<String>>) {
     let with_config = results.iter().any(|r| !r.config.is_empty());
     let mut header: Vec<String> = vec!["spec".into()];
     if with_config {
@@ -426,14 +448,7 @@ pub fn markdown(results: &[ClaimResult]) -> String {
             row
         })
         .collect();
-    let mut out = markdown_table(&header, &rows, Align::Left);
-    out += &format!(
-        "\n{} PASS, {} FAIL, {} MISSING\n",
-        count(results, Verdict::Pass),
-        count(results, Verdict::Fail),
-        count(results, Verdict::Missing)
-    );
-    out
+    (header, rows)
 }
 
 pub fn csv(results: &[ClaimResult]) -> anyhow::Result<Vec<u8>> {

@@ -1,5 +1,5 @@
 //! The whole report of `runner report DIR...`: per-spec tables, learning-curve plots and the
-//! claim table, as Markdown and CSV, optionally written to a folder.
+//! claim table, as Markdown, CSV and one HTML page, optionally written to a folder.
 //!
 //! Nothing in it depends on where the runs are or how long they took, so the report of a
 //! sweep that was killed and continued is byte-identical to that of an uninterrupted one.
@@ -28,7 +28,7 @@ impl Document {
 }
 
 /// Builds the report of the runs under `dirs`; with `out`, writes `report.md`, `report.csv`,
-/// `claims.csv` and `plots/*.svg` there. The claims are those the runs' specs held, except for
+/// `claims.csv`, `report.html` and `plots/*.svg` there. The claims are those the runs' specs held, except for
 /// specs named by a file in `claims_from`, whose current `[[expect]]` entries replace them.
 pub fn build(
     dirs: &[PathBuf],
@@ -61,6 +61,8 @@ pub fn build(
         .flat_map(claims::evaluate)
         .collect();
     let mut plots: Vec<Option<String>> = vec![None; collection.groups.len()];
+    // The same plots' SVG text, for report.html to hold inline.
+    let mut svgs: Vec<Option<String>> = vec![None; collection.groups.len()];
     let mut written = Vec::new();
     let mut warnings = Vec::new();
     if let Some(out) = out {
@@ -77,6 +79,9 @@ pub fn build(
             match super::plots::learning_curves(g, &title, &path)? {
                 Plotted::Curves => {
                     plots[i] = Some(format!("plots/{file}"));
+                    svgs[i] = Some(std::fs::read_to_string(&path).map_err(|e| {
+                        crate::user_error!("cannot read back {}: {e}", path.display())
+                    })?);
                     written.push(path);
                 }
                 Plotted::OneEvaluation => warnings.push(format!(
@@ -91,10 +96,17 @@ pub fn build(
     let csv = aggregate::csv(&collection)?;
     let claims_csv = claims::csv(&claims)?;
     if let Some(out) = out {
+        let html = super::html::render(&super::html::Page {
+            collection: &collection,
+            claims: &claims,
+            plots: &svgs,
+            warnings: &warnings,
+        });
         for (name, bytes) in [
             ("report.md", markdown.as_bytes()),
             ("report.csv", &csv[..]),
             ("claims.csv", &claims_csv[..]),
+            ("report.html", html.as_bytes()),
         ] {
             let p = out.join(name);
             crate::util::fs::write_atomic(&p, bytes)?;

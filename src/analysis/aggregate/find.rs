@@ -53,7 +53,11 @@ pub(super) fn read_run(dir: &Path) -> anyhow::Result<Option<Parsed>> {
         return Ok(None);
     }
     // Through the loader, like `runner resume`: the resolved spec is a spec.
-    let loaded = crate::kinds::load_file(&dir.join("spec.toml"), &[])?;
+    // Read once: the text shown in report.html is the one judged.
+    let spec_path = dir.join("spec.toml");
+    let spec_text = std::fs::read_to_string(&spec_path)
+        .map_err(|e| user_error!("cannot read spec {}: {e}", spec_path.display()))?;
+    let loaded = crate::kinds::load_str(&spec_text, &spec_path.display().to_string(), &[])?;
     let name = loaded.name().to_string();
     let kind = loaded.first().kind.clone();
     let seed = Some(loaded.first().seed as i64);
@@ -87,6 +91,8 @@ pub(super) fn read_run(dir: &Path) -> anyhow::Result<Option<Parsed>> {
             seed,
             rows,
             columns,
+            manifest,
+            spec_text,
         },
     }))
 }

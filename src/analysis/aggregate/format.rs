@@ -82,8 +82,27 @@ fn status_text(group: &Group, variant: &str) -> String {
         .join(", ")
 }
 
+/// One group's table as cells, the model that the Markdown and the HTML report both render.
+pub struct GroupTable {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// Columns equal in every row, folded out of the table: `steps = 100`.
+    pub same: Vec<String>,
+}
+
 /// The Markdown table of one group, and the columns that are the same in every row.
 pub fn group_table(group: &Group) -> String {
+    let t = group_cells(group);
+    let mut out = markdown_table(&t.header, &t.rows, Align::Left);
+    if !t.same.is_empty() {
+        out += &format!("\nSame in every row: {}.\n", t.same.join("; "));
+    }
+    out
+}
+
+/// The cells of one group's table: per variant, mean ± std over seeds of each column that
+/// varies, then the paper's columns.
+pub fn group_cells(group: &Group) -> GroupTable {
     let cols = numeric_columns(group);
     let stats: Vec<Vec<Option<Stat>>> = group
         .variants
@@ -163,11 +182,7 @@ pub fn group_table(group: &Group) -> String {
         }
         rows.push(row);
     }
-    let mut out = markdown_table(&header, &rows, Align::Left);
-    if !same.is_empty() {
-        out += &format!("\nSame in every row: {}.\n", same.join("; "));
-    }
-    out
+    GroupTable { header, rows, same }
 }
 
 /// All groups as CSV: one row per (spec, configuration, variant); `COL_mean`, `COL_std` and

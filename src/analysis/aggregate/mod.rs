@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::config::Expect;
+use crate::run::manifest::Manifest;
 
 mod find;
 mod format;
 mod group;
 mod stats;
 
-pub use format::{csv, group_table, slug};
+pub use format::{csv, group_cells, group_table, slug};
 pub use group::collect;
 
 /// One finished run.
@@ -25,6 +26,10 @@ pub struct Run {
     pub rows: BTreeMap<String, BTreeMap<String, String>>,
     /// summary.csv's columns in order.
     pub columns: Vec<String>,
+    /// What produced it (for report.html's facts of each run).
+    pub manifest: Manifest,
+    /// Its resolved spec.toml as written (shown folded in report.html).
+    pub spec_text: String,
 }
 
 impl Run {
