@@ -1,9 +1,10 @@
 //! Checking a spec's `[[expect]]` claims against the results of its runs: PASS, FAIL, or
 //! MISSING (no result to judge: the variant, column or evaluation step is absent).
 //!
-//! A claim is judged on the mean over the seeds of a configuration. A `steps_to_*` column left
-//! empty by a finished run means the target was never reached and counts as infinitely many
-//! steps.
+//! A claim is judged on the mean over the seeds of a configuration and, with `every_seed`, on
+//! each seed's own value as well (the other side of a comparison taken from the same seed's
+//! run). A `steps_to_*` column left empty by a finished run means the target was never reached
+//! and counts as infinitely many steps.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -49,9 +50,11 @@ pub struct ClaimResult {
     pub note: String,
 }
 
-/// A metric of a variant, averaged over the group's seeds.
+/// A metric of a variant in each of the group's runs, and its mean over them.
 struct Value {
     mean: f64,
+    /// Per run, in the group's order: `None` where it could not be measured.
+    per_run: Vec<Option<f64>>,
     used: usize,
     runs: usize,
     /// Seeds that never reached a `reach` value or `steps_to_*` target.
@@ -138,7 +141,7 @@ impl<'a> Probe<'a> {
                         reach: None,
                         ..self.clone()
                     };
-                    Probe::of_reference(&own, r).measure(run, &r.variant)?
+                    r.scale(Probe::of_reference(&own, r).measure(run, &r.variant)?)
                 }
             };
             let history = read_metrics(&run.dir.join(variant).join("metrics.csv"), metric)
@@ -186,18 +189,21 @@ impl<'a> Probe<'a> {
         }
     }
 
-    /// The mean over the group's seeds (an infinite value, a target never reached, wins).
-    fn value(&self, group: &Group, variant: &str) -> Result<Value, String> {
-        let mut values = Vec::new();
+    /// Each run's value and the mean over them (an infinite value, a target never reached,
+    /// wins).
+    fn value(&self, runs: &[Run], variant: &str) -> Result<Value, String> {
+        let mut per_run = Vec::new();
         let mut first_err = None;
-        for run in &group.runs {
+        for run in runs {
             match self.measure(run, variant) {
-                Ok(v) => values.push(v),
+                Ok(v) => per_run.push(Some(v)),
                 Err(e) => {
                     first_err.get_or_insert(e);
+                    per_run.push(None);
                 }
             }
         }
+        let values: Vec<f64> = per_run.iter().flatten().copied().collect();
         if values.is_empty() {
             return Err(first_err.unwrap_or_else(|| "no runs".into()));
         }
@@ -209,8 +215,9 @@ impl<'a> Probe<'a> {
         Ok(Value {
             mean,
             used: values.len(),
-            runs: group.runs.len(),
+            runs: runs.len(),
             never: values.iter().filter(|v| v.is_infinite()).count(),
+            per_run,
         })
     }
 }
@@ -260,15 +267,67 @@ fn show(metric: &str, x: f64) -> String {
 
 /// Judges every claim of a group.
 pub fn evaluate(group: &Group) -> Vec<ClaimResult> {
-    group.expects.iter().map(|e| judge(group, e)).collect()
+    group
+        .expects
+        .iter()
+        .map(|e| ClaimResult {
+            spec: group.name.clone(),
+            config: group.label.clone(),
+            ..judge(&group.runs, e)
+        })
+        .collect()
 }
 
-fn judge(group: &Group, e: &Expect) -> ClaimResult {
+/// One comparison of a claim with its bound resolved: the mean and each run's value.
+struct Comparison {
+    key: &'static str,
+    mean: f64,
+    per_run: Vec<Option<f64>>,
+    /// The bound for people: `inception steps to ... 31000`, `0.1 × inception 31000 = 3100`.
+    what: String,
+}
+
+/// Whether every check of `e` holds for our value `x` against the bounds `bounds`.
+fn holds(e: &Expect, x: f64, bounds: &[(&'static str, f64)]) -> bool {
+    let mut pass = true;
+    if let Some(p) = e.paper {
+        // Inclusive, up to rounding: 0.51 is within 0.01 of 0.5.
+        let slack = 1e-9 * p.abs().max(1.0);
+        if let Some(t) = e.tolerance {
+            pass &= (x - p).abs() <= t + slack;
+        }
+        if let Some(r) = e.rel_tolerance {
+            pass &= (x - p).abs() <= r * p.abs() + slack;
+        }
+    }
+    let margin = e.margin.unwrap_or(0.0);
+    for &(key, b) in bounds {
+        pass &= match key {
+            "at_least" => x >= b,
+            "at_most" => x <= b,
+            "above" => x > b + margin,
+            _ => x < b - margin,
+        };
+    }
+    pass
+}
+
+fn symbol(key: &str) -> &'static str {
+    match key {
+        "at_least" => "≥",
+        "at_most" => "≤",
+        "above" => ">",
+        _ => "<",
+    }
+}
+
+/// Judges one claim on `runs` (one configuration's seeds); `spec` and `config` are left empty.
+fn judge(runs: &[Run], e: &Expect) -> ClaimResult {
     let probe = Probe::of(e);
     let metric = probe.name();
     let mut result = ClaimResult {
-        spec: group.name.clone(),
-        config: group.label.clone(),
+        spec: String::new(),
+        config: String::new(),
         claim: e.claim.clone(),
         variant: e.variant.clone(),
         metric: metric.clone(),
@@ -278,7 +337,7 @@ fn judge(group: &Group, e: &Expect) -> ClaimResult {
         verdict: Verdict::Missing,
         note: String::new(),
     };
-    let ours = match probe.value(group, &e.variant) {
+    let ours = match probe.value(runs, &e.variant) {
         Ok(v) => v,
         Err(why) => {
             result.note = why;
@@ -294,25 +353,15 @@ fn judge(group: &Group, e: &Expect) -> ClaimResult {
     if ours.never > 0 {
         result.note += &format!(", {} never", ours.never);
     }
-    let mut checks = Vec::new();
-    let mut pass = true;
-    let x = ours.mean;
-    if let Some(p) = e.paper {
-        // Inclusive, up to rounding: 0.51 is within 0.01 of 0.5.
-        let slack = 1e-9 * p.abs().max(1.0);
-        if let Some(t) = e.tolerance {
-            pass &= (x - p).abs() <= t + slack;
-            checks.push(format!("within {} of paper", show(&metric, t)));
-        }
-        if let Some(r) = e.rel_tolerance {
-            pass &= (x - p).abs() <= r * p.abs() + slack;
-            checks.push(format!("within {}% of paper", trim(100.0 * r)));
-        }
-    }
-    let margin = e.margin.unwrap_or(0.0);
+    let mut comparisons = Vec::new();
     for (key, bound) in e.bounds() {
-        let (b, what) = match bound {
-            Bound::Value(b) => (*b, show(&metric, *b)),
+        comparisons.push(match bound {
+            Bound::Value(b) => Comparison {
+                key,
+                mean: *b,
+                per_run: vec![Some(*b); runs.len()],
+                what: show(&metric, *b),
+            },
             Bound::Variant(r) => {
                 let other = Probe::of_reference(&probe, r);
                 let other_name = other.name();
@@ -321,31 +370,71 @@ fn judge(group: &Group, e: &Expect) -> ClaimResult {
                 } else {
                     format!("{} {other_name}", r.variant)
                 };
-                match other.value(group, &r.variant) {
-                    Ok(v) => (
-                        v.mean,
-                        format!("{shown_name} {}", show(&other_name, v.mean)),
-                    ),
+                let v = match other.value(runs, &r.variant) {
+                    Ok(v) => v,
                     Err(why) => {
                         result.note = why;
                         return result;
                     }
+                };
+                let mean = r.scale(v.mean);
+                let what = match r.times {
+                    Some(t) => format!(
+                        "{} × {shown_name} {} = {}",
+                        trim(t),
+                        show(&other_name, v.mean),
+                        show(&metric, mean)
+                    ),
+                    None => format!("{shown_name} {}", show(&other_name, v.mean)),
+                };
+                Comparison {
+                    key,
+                    mean,
+                    per_run: v.per_run.iter().map(|x| x.map(|x| r.scale(x))).collect(),
+                    what,
                 }
             }
-        };
-        let (sym, ok) = match key {
-            "at_least" => ("≥", x >= b),
-            "at_most" => ("≤", x <= b),
-            "above" => (">", x > b + margin),
-            _ => ("<", x < b - margin),
-        };
-        pass &= ok;
-        let by = if margin > 0.0 && matches!(key, "above" | "below") {
+        });
+    }
+    let bounds_at = |run: Option<usize>| -> Option<Vec<(&'static str, f64)>> {
+        comparisons
+            .iter()
+            .map(|c| Some((c.key, run.map_or(Some(c.mean), |i| c.per_run[i])?)))
+            .collect()
+    };
+    let mut pass = holds(e, ours.mean, &bounds_at(None).expect("means are measured"));
+    if e.every_seed == Some(true) {
+        // A seed without a value on either side cannot be shown to hold.
+        let held = (0..runs.len())
+            .filter(|&i| {
+                ours.per_run[i]
+                    .zip(bounds_at(Some(i)))
+                    .is_some_and(|(x, bounds)| holds(e, x, &bounds))
+            })
+            .count();
+        pass &= held == runs.len();
+        result.ours += &format!(" ({held} of {} seeds hold)", runs.len());
+    }
+    let mut checks = Vec::new();
+    if e.paper.is_some() {
+        if let Some(t) = e.tolerance {
+            checks.push(format!("within {} of paper", show(&metric, t)));
+        }
+        if let Some(r) = e.rel_tolerance {
+            checks.push(format!("within {}% of paper", trim(100.0 * r)));
+        }
+    }
+    let margin = e.margin.unwrap_or(0.0);
+    for c in &comparisons {
+        let by = if margin > 0.0 && matches!(c.key, "above" | "below") {
             format!(" by {}", show(&metric, margin))
         } else {
             String::new()
         };
-        checks.push(format!("{sym} {what}{by}"));
+        checks.push(format!("{} {}{by}", symbol(c.key), c.what));
+    }
+    if e.every_seed == Some(true) {
+        checks.push("in every seed".into());
     }
     result.check = checks.join(", ");
     result.verdict = if pass { Verdict::Pass } else { Verdict::Fail };
@@ -362,20 +451,23 @@ fn describe_checks(e: &Expect, metric: &str) -> String {
         out.push(format!("within {}% of paper", trim(100.0 * r)));
     }
     for (key, b) in e.bounds() {
-        let sym = match key {
-            "at_least" => "≥",
-            "at_most" => "≤",
-            "above" => ">",
-            _ => "<",
-        };
         let what = match b {
             Bound::Value(x) => show(metric, *x),
-            Bound::Variant(r) => match &r.metric {
-                Some(m) => format!("{} {m}", r.variant),
-                None => r.variant.clone(),
-            },
+            Bound::Variant(r) => {
+                let named = match &r.metric {
+                    Some(m) => format!("{} {m}", r.variant),
+                    None => r.variant.clone(),
+                };
+                match r.times {
+                    Some(t) => format!("{} × {named}", trim(t)),
+                    None => named,
+                }
+            }
         };
-        out.push(format!("{sym} {what}"));
+        out.push(format!("{} {what}", symbol(key)));
+    }
+    if e.every_seed == Some(true) {
+        out.push("in every seed".into());
     }
     out.join(", ")
 }
@@ -471,4 +563,153 @@ pub fn csv(results: &[ClaimResult]) -> anyhow::Result<Vec<u8>> {
         ])?;
     }
     Ok(w.into_inner()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Reference;
+
+    /// Runs of seeds 1.. whose summary rows give each variant one column `accuracy`.
+    fn runs(values: &[(&str, &[f64])]) -> Vec<Run> {
+        let seeds = values[0].1.len();
+        (0..seeds)
+            .map(|i| Run {
+                dir: std::path::PathBuf::from("/nonexistent"),
+                seed: Some(i as i64 + 1),
+                rows: values
+                    .iter()
+                    .map(|(v, xs)| {
+                        let row = [("accuracy".to_string(), xs[i].to_string())]
+                            .into_iter()
+                            .collect();
+                        (v.to_string(), row)
+                    })
+                    .collect(),
+                columns: vec!["accuracy".into()],
+            })
+            .collect()
+    }
+
+    fn claim(variant: &str) -> Expect {
+        Expect {
+            claim: "c".into(),
+            variant: variant.into(),
+            metric: "accuracy".into(),
+            step: None,
+            drift_since: None,
+            reach: None,
+            paper: None,
+            tolerance: None,
+            rel_tolerance: None,
+            at_least: None,
+            at_most: None,
+            above: None,
+            below: None,
+            margin: None,
+            every_seed: None,
+        }
+    }
+
+    fn of(variant: &str, times: Option<f64>) -> Bound {
+        Bound::Variant(Reference {
+            variant: variant.into(),
+            metric: None,
+            step: None,
+            drift_since: None,
+            times,
+        })
+    }
+
+    #[test]
+    fn every_seed_fails_a_mean_that_passes_on_one_lucky_seed() {
+        let r = runs(&[("bn", &[0.95, 0.86, 0.87]), ("base", &[0.88, 0.88, 0.88])]);
+        let mut e = claim("bn");
+        e.above = Some(of("base", None));
+        let mean_only = judge(&r, &e);
+        assert_eq!(mean_only.verdict, Verdict::Pass, "{mean_only:?}");
+        e.every_seed = Some(true);
+        let strict = judge(&r, &e);
+        assert_eq!(strict.verdict, Verdict::Fail);
+        assert_eq!(strict.ours, "89.33% (1 of 3 seeds hold)");
+        assert_eq!(strict.check, "> base 88.00%, in every seed");
+    }
+
+    #[test]
+    fn every_seed_pairs_the_other_variant_by_seed() {
+        // Each seed's bn beats that seed's baseline, though seed 2's bn is below seed 1's
+        // baseline: pairing by seed passes where comparing with the mean alone would not.
+        let r = runs(&[("bn", &[0.92, 0.86]), ("base", &[0.90, 0.84])]);
+        let mut e = claim("bn");
+        e.every_seed = Some(true);
+        e.above = Some(of("base", None));
+        e.margin = Some(0.01);
+        let j = judge(&r, &e);
+        assert_eq!(j.verdict, Verdict::Pass, "{j:?}");
+        assert_eq!(j.ours, "89.00% (2 of 2 seeds hold)");
+        // A fixed bound is the same for every seed.
+        let mut e = claim("bn");
+        e.every_seed = Some(true);
+        e.at_least = Some(Bound::Value(0.87));
+        let j = judge(&r, &e);
+        assert_eq!(
+            (j.verdict, j.ours.as_str()),
+            (Verdict::Fail, "89.00% (1 of 2 seeds hold)")
+        );
+    }
+
+    #[test]
+    fn every_seed_counts_a_seed_without_a_value_as_not_holding() {
+        let mut r = runs(&[("bn", &[2.0, 3.0]), ("base", &[1.0, 1.0])]);
+        r[1].rows
+            .get_mut("base")
+            .unwrap()
+            .insert("accuracy".into(), String::new());
+        let mut e = claim("bn");
+        e.every_seed = Some(true);
+        e.above = Some(of("base", None));
+        let j = judge(&r, &e);
+        assert_eq!(
+            (j.verdict, j.ours.as_str()),
+            (Verdict::Fail, "2.5000 (1 of 2 seeds hold)")
+        );
+    }
+
+    #[test]
+    fn times_makes_a_ratio_bound() {
+        // "14x fewer steps": at most 0.1 times the other's steps.
+        let r = runs(&[("bn", &[300.0, 340.0]), ("inception", &[3000.0, 3400.0])]);
+        let mut e = claim("bn");
+        e.at_most = Some(of("inception", Some(0.1)));
+        let j = judge(&r, &e);
+        assert_eq!(j.verdict, Verdict::Pass, "{j:?}");
+        assert_eq!(j.check, "≤ 0.1 × inception 3200 = 320");
+        e.at_most = Some(of("inception", Some(0.09)));
+        assert_eq!(judge(&r, &e).verdict, Verdict::Fail);
+        // Paired by seed, the ratio holds in each seed: 300 ≤ 300, 340 ≤ 340.
+        e.at_most = Some(of("inception", Some(0.1)));
+        e.every_seed = Some(true);
+        assert_eq!(judge(&r, &e).ours, "320 (2 of 2 seeds hold)");
+        // With another metric, and on the MISSING row's description.
+        let mut e = claim("bn");
+        e.below = Some(Bound::Variant(Reference {
+            metric: Some("accuracy".into()),
+            ..match of("nope", Some(0.5)) {
+                Bound::Variant(r) => r,
+                _ => unreachable!(),
+            }
+        }));
+        let j = judge(&r, &e);
+        assert_eq!(j.verdict, Verdict::Missing);
+        assert_eq!(j.check, "< 0.5 × nope accuracy");
+    }
+
+    #[test]
+    fn never_reaching_a_target_fails_a_ratio_bound_on_a_finite_bound() {
+        let r = runs(&[("bn", &[f64::INFINITY]), ("inception", &[3000.0])]);
+        let mut e = claim("bn");
+        e.at_most = Some(of("inception", Some(0.5)));
+        let j = judge(&r, &e);
+        assert_eq!((j.verdict, j.ours.as_str()), (Verdict::Fail, "never"));
+    }
 }

@@ -59,6 +59,11 @@ pub struct Expect {
     /// For `above` / `below`: by how much (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub margin: Option<f64>,
+    /// Passes only if every check holds for the mean over seeds and for each seed's own value
+    /// (paired by seed with another variant's metric): for effects small against the seed
+    /// spread, where a mean can pass on one lucky seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every_seed: Option<bool>,
 }
 
 /// What a metric is compared with: a number, another variant's same metric
@@ -83,6 +88,20 @@ pub struct Reference {
     pub step: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift_since: Option<u64>,
+    /// The bound is this many times the referenced value: a ratio bound ("14x fewer steps":
+    /// `at_most = { variant = "inception", times = 0.1 }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<f64>,
+}
+
+impl Reference {
+    /// The referenced value scaled by `times`.
+    pub fn scale(&self, value: f64) -> f64 {
+        match self.times {
+            Some(t) => t * value,
+            None => value,
+        }
+    }
 }
 
 impl TryFrom<toml::Value> for Bound {
@@ -97,6 +116,7 @@ impl TryFrom<toml::Value> for Bound {
                 metric: None,
                 step: None,
                 drift_since: None,
+                times: None,
             })),
             toml::Value::Table(t) => toml::Value::Table(t)
                 .try_into::<Reference>()
@@ -104,7 +124,7 @@ impl TryFrom<toml::Value> for Bound {
                 .map_err(|e| e.message().trim().to_string()),
             other => Err(format!(
                 "expected a number, a variant name, or a table {{ variant = \"...\", metric = \"...\", \
-                 step = N }}, got {}",
+                 step = N, times = X }}, got {}",
                 other.type_str()
             )),
         }
@@ -116,7 +136,10 @@ impl From<Bound> for toml::Value {
         match b {
             Bound::Value(x) => toml::Value::Float(x),
             Bound::Variant(r)
-                if r.metric.is_none() && r.step.is_none() && r.drift_since.is_none() =>
+                if r.metric.is_none()
+                    && r.step.is_none()
+                    && r.drift_since.is_none()
+                    && r.times.is_none() =>
             {
                 toml::Value::String(r.variant)
             }
@@ -224,7 +247,17 @@ pub(super) fn validate(
                     return Err(fail(key, format!("must be a finite number, got {x}")));
                 }
                 Bound::Value(_) => {}
-                Bound::Variant(r) => known(&r.variant, key)?,
+                Bound::Variant(r) => {
+                    known(&r.variant, key)?;
+                    if let Some(t) = r.times
+                        && !(t.is_finite() && t > 0.0)
+                    {
+                        return Err(fail(
+                            &format!("{key}.times"),
+                            format!("must be a number > 0, got {t}"),
+                        ));
+                    }
+                }
             }
         }
         for (key, v) in [
@@ -260,4 +293,82 @@ pub(super) fn validate(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses and validates the `[[expect]]` of `src` against variants `a` and `b`.
+    fn parse(src: &str) -> anyhow::Result<Vec<Expect>> {
+        let map = SourceMap::parse(src, "spec.toml")?;
+        let mut table: toml::Table = toml::from_str(src)?;
+        let expects = take(&mut table, &map)?;
+        validate(&expects, &["a", "b"], &map)?;
+        Ok(expects)
+    }
+
+    const HEAD: &str = "[[expect]]\nclaim = \"x\"\nvariant = \"a\"\nmetric = \"steps\"\n";
+
+    #[test]
+    fn times_and_every_seed_are_read_and_kept_in_the_resolved_spec() {
+        let e = parse(&format!(
+            "{HEAD}every_seed = true\nat_most = {{ variant = \"b\", times = 0.5 }}\n\
+             below = {{ variant = \"b\", metric = \"m\", times = 2 }}\n"
+        ))
+        .unwrap();
+        assert_eq!(e[0].every_seed, Some(true));
+        let Some(Bound::Variant(r)) = &e[0].at_most else {
+            panic!("{:?}", e[0].at_most)
+        };
+        assert_eq!(
+            (r.variant.as_str(), r.times, r.metric.as_ref()),
+            ("b", Some(0.5), None)
+        );
+        assert_eq!(r.scale(30.0), 15.0);
+        let Some(Bound::Variant(r)) = &e[0].below else {
+            panic!()
+        };
+        assert_eq!((r.times, r.metric.as_deref()), (Some(2.0), Some("m")));
+        // A reference with `times` stays a table when the resolved spec is written.
+        let written = toml::to_string(&e[0]).unwrap();
+        let back: Expect = toml::from_str(&written).unwrap();
+        assert_eq!(back, e[0]);
+        assert!(written.contains("times = 0.5"), "{written}");
+    }
+
+    #[test]
+    fn times_must_be_a_positive_number_and_every_seed_a_boolean() {
+        for bad in ["0", "-2", "nan"] {
+            let err = parse(&format!(
+                "{HEAD}at_most = {{ variant = \"b\", times = {bad} }}\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("expect.0.at_most.times: must be a number > 0"),
+                "{err}"
+            );
+            assert!(err.starts_with("spec.toml:5:"), "{err}");
+        }
+        let err = parse(&format!(
+            "{HEAD}reach = {{ variant = \"b\", times = -1 }}\nat_most = 3\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("expect.0.reach.times"), "{err}");
+        let err = parse(&format!("{HEAD}every_seed = 1\nat_most = 3\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expect.0.every_seed"), "{err}");
+        let err = parse(&format!(
+            "{HEAD}at_most = {{ variant = \"b\", tims = 2 }}\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("expect.0.at_most") && err.contains("tims"),
+            "{err}"
+        );
+    }
 }
