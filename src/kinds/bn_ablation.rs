@@ -16,6 +16,9 @@ use crate::util::stats::percentile;
 
 const EVAL_CHUNK: usize = 1000;
 const PERCENTILES: [f64; 3] = [15.0, 50.0, 85.0];
+/// Units of the last hidden layer whose percentiles are averaged into the `probe_avg_*`
+/// columns (the first ones; all of them in a narrower layer): one unit's drift is noise.
+const AVERAGED_UNITS: usize = 10;
 
 pub static KIND: KindDef = KindDef {
     schema: KindSchema {
@@ -81,8 +84,16 @@ struct MlpTask {
 impl Task for MlpTask {
     type Model = Mlp;
 
+    /// `probe_p*` of the unit `eval.probe_unit`, then the same percentiles and the spread
+    /// p85 - p15 averaged over the first `AVERAGED_UNITS` units (appended, so that the single
+    /// unit's columns keep their place and values).
     fn extra_metrics(&self) -> Vec<String> {
-        PERCENTILES.iter().map(|p| format!("probe_p{p}")).collect()
+        let single = PERCENTILES.iter().map(|p| format!("probe_p{p}"));
+        let averaged = PERCENTILES.iter().map(|p| format!("probe_avg_p{p}"));
+        single
+            .chain(averaged)
+            .chain(["probe_avg_spread".to_string()])
+            .collect()
     }
 
     fn init(&self, device: &Device) -> Mlp {
@@ -116,22 +127,33 @@ impl Task for MlpTask {
         let probe: Vec<usize> = (0..self.spec.eval.probe_images.min(n)).collect();
         let (x, _) = gather(&self.test, &probe, &self.eval_device);
         let x = x.flatten::<2>(1, 3);
-        let unit = self.spec.eval.probe_unit;
-        let pre = model
-            .forward(x)
-            .last_pre_activation
-            .slice([0..probe.len(), unit..unit + 1]);
-        let values = pre
+        let pre = model.forward(x).last_pre_activation;
+        let width = pre.dims()[1];
+        // Row-major [images, units]: unit u's values are every `width`-th from u.
+        let all = pre
             .into_data()
             .try_to_vec::<f32>()
             .expect("f32 activations");
-        Evaluation {
-            extra: PERCENTILES
-                .iter()
-                .map(|&q| percentile(&values, q))
-                .collect(),
-            ..test
+        let unit_values =
+            |u: usize| -> Vec<f32> { all.iter().skip(u).step_by(width).copied().collect() };
+        let of_unit = |u: usize| -> Vec<f64> {
+            let v = unit_values(u);
+            PERCENTILES.iter().map(|&q| percentile(&v, q)).collect()
+        };
+        let mut extra = of_unit(self.spec.eval.probe_unit);
+        let units = AVERAGED_UNITS.min(width);
+        let mut avg = [0.0; 3];
+        let mut spread = 0.0;
+        for u in 0..units {
+            let p = of_unit(u);
+            for (a, x) in avg.iter_mut().zip(&p) {
+                *a += x / units as f64;
+            }
+            spread += (p[2] - p[0]) / units as f64;
         }
+        extra.extend(avg);
+        extra.push(spread);
+        Evaluation { extra, ..test }
     }
 
     fn epochs(&self, steps: u64) -> f64 {
