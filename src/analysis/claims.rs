@@ -256,6 +256,10 @@ fn show(metric: &str, x: f64) -> String {
         return format!("{x:.0}");
     }
     let mag = x.abs();
+    if mag < 1e-3 {
+        // Residuals at rounding level (5.8e-11) would all read 0.0000.
+        return format!("{x:.1e}");
+    }
     if mag >= 1000.0 {
         format!("{x:.0}")
     } else if mag >= 100.0 {
@@ -702,6 +706,13 @@ mod tests {
         let j = judge(&r, &e);
         assert_eq!(j.verdict, Verdict::Missing);
         assert_eq!(j.check, "< 0.5 × nope accuracy");
+    }
+
+    #[test]
+    fn tiny_values_are_shown_in_scientific_notation() {
+        assert_eq!(show("max_residual", 5.8e-11), "5.8e-11");
+        assert_eq!(show("max_residual", 1e-6), "1.0e-6");
+        assert_eq!(show("max_residual", 0.25), "0.2500");
     }
 
     #[test]
