@@ -96,13 +96,19 @@ fn a_garbage_row_in_metrics_csv_is_a_user_error_naming_the_file_and_line() {
     let metrics = dir.join("bn/metrics.csv");
     let text = std::fs::read_to_string(&metrics).unwrap();
     let lines: Vec<&str> = text.lines().collect();
+    // Rows as wide as the header, so that only the named field is wrong.
+    let width = lines[0].split(',').count();
+    let row = |first: &str, third: &str| {
+        let mut fields = vec![first, "0.4", third];
+        fields.resize(width, "1");
+        fields.join(",")
+    };
+    let (bad_number, bad_step) = (row("20", "x"), row("-20", "0.5"));
+    let wrong_width = format!("line 2 has 2 fields where the header has {width}");
     for (garbage, cause) in [
-        ("garbage,row", "line 2 has 2 fields where the header has 10"),
-        ("20,0.4,x,1,1,1,1,1,1,1", "line 2: `x` is not a number"),
-        (
-            "-20,0.4,0.5,1,1,1,1,1,1,1",
-            "line 2: step `-20` is not a whole number",
-        ),
+        ("garbage,row", wrong_width.as_str()),
+        (bad_number.as_str(), "line 2: `x` is not a number"),
+        (bad_step.as_str(), "line 2: step `-20` is not a whole number"),
     ] {
         let mut edited = lines.clone();
         edited[1] = garbage;

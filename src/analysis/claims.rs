@@ -591,6 +591,8 @@ mod tests {
                     })
                     .collect(),
                 columns: vec!["accuracy".into()],
+                manifest: crate::run::manifest::Manifest::new(String::new(), None, vec![], b""),
+                spec_text: String::new(),
             })
             .collect()
     }
