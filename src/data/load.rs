@@ -9,7 +9,7 @@ use super::catalog::{DatasetSpec, Format, spec};
 use super::hash_cache::{self, HashCache};
 use super::locate::{DataOptions, Found, expected_files, find_in, how_to_get, locate_spec};
 use super::verify::reference;
-use super::{Dataset, Split, cifar, idx};
+use super::{Dataset, Source, SourceFile, Split, cifar, idx};
 use crate::util::hash::sha256_file;
 use crate::{bail_user, user_error};
 
@@ -20,9 +20,9 @@ use crate::{bail_user, user_error};
 /// [`hash_cache`]: super::hash_cache
 pub fn load(name: &str, opts: &DataOptions) -> Result<Dataset> {
     let spec = spec(name)?;
-    let (_, found) = locate_spec(spec, opts)?;
+    let (origin, dir, found) = locate_spec(spec, opts)?;
     let cache = HashCache::open(opts.cache_dir().map(|d| d.join(hash_cache::FILE)));
-    read_found(spec, found, cache)
+    read_found(spec, origin, &dir, found, cache)
 }
 
 /// Loads a dataset described by `spec` from `dir` (which holds the files directly), for
@@ -37,20 +37,22 @@ pub fn load_from_dir(spec: &DatasetSpec, dir: &Path) -> Result<Dataset> {
             expected_files(spec)
         )
     })?;
-    read_found(spec, found, HashCache::open(None))
+    read_found(spec, "folder", dir, found, HashCache::open(None))
 }
 
-/// The `(path, SHA-256)` of every file of `found`, each checked against the registry before
-/// anything is read from it.
+/// Every file of `found` with its SHA-256, each checked against the registry before anything
+/// is read from it: its path as the manifest records it, absolute with symlinks resolved (the
+/// file actually read, whatever the working directory).
 fn checked_files(
     spec: &DatasetSpec,
     found: &Found,
     cache: &mut HashCache,
-) -> Result<Vec<(String, String)>> {
+) -> Result<Vec<SourceFile>> {
     let mut files = Vec::new();
     for path in found.paths() {
         let mut sha256 = cache.sha256(&path)?.sha256;
-        if let Some(reference) = reference(spec, &path)
+        let reference = reference(spec, &path);
+        if let Some(reference) = &reference
             && !reference.accepts(&sha256)
         {
             // A remembered SHA-256 is never the last word against the data.
@@ -71,9 +73,26 @@ fn checked_files(
                 );
             }
         }
-        files.push((path.display().to_string(), sha256));
+        files.push(SourceFile {
+            path: real_path(&path),
+            sha256,
+            sha256_check: match reference {
+                Some(_) => "published",
+                None => "unpublished",
+            }
+            .into(),
+        });
     }
     Ok(files)
+}
+
+/// `path` absolute, symlinks resolved (as given when it cannot be resolved).
+fn real_path(path: &Path) -> String {
+    std::fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
 }
 
 /// For an IDX `.gz` file that is not gzip: where a decompressed copy belongs.
@@ -93,10 +112,21 @@ fn not_gzip_hint(spec: &DatasetSpec, path: &Path) -> String {
     }
 }
 
-fn read_found(spec: &DatasetSpec, found: Found, mut cache: HashCache) -> Result<Dataset> {
-    let files = checked_files(spec, &found, &mut cache);
+fn read_found(
+    spec: &DatasetSpec,
+    origin: &str,
+    dir: &Path,
+    found: Found,
+    mut cache: HashCache,
+) -> Result<Dataset> {
+    let checked = checked_files(spec, &found, &mut cache);
     cache.save();
-    let files = files?;
+    let source = Source {
+        dataset: spec.name.to_string(),
+        found_in: origin.to_string(),
+        dir: real_path(dir),
+        files: checked?,
+    };
     let (train, test, paths) = match found {
         Found::Idx(paths) => {
             let train = read_idx_split(&paths[0], &paths[1])?;
@@ -141,7 +171,12 @@ fn read_found(spec: &DatasetSpec, found: Found, mut cache: HashCache) -> Result<
         num_classes: spec.num_classes,
         train,
         test,
-        files,
+        files: source
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), f.sha256.clone()))
+            .collect(),
+        source,
     })
 }
 

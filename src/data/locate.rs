@@ -151,7 +151,7 @@ pub(super) fn find_in(spec: &DatasetSpec, dir: &Path) -> Option<Found> {
 /// the places after it are never searched.
 pub fn locate(name: &str, opts: &DataOptions) -> Result<Option<PathBuf>> {
     let spec = spec(name)?;
-    Ok(search(spec, opts)?.map(|(dir, _)| dir))
+    Ok(search(spec, opts)?.map(|(_, dir, _)| dir))
 }
 
 /// Where [`load`] and [`verify`] read dataset `spec` from; an error saying where it was looked
@@ -159,17 +159,20 @@ pub fn locate(name: &str, opts: &DataOptions) -> Result<Option<PathBuf>> {
 ///
 /// [`load`]: super::load::load
 /// [`verify`]: super::verify::verify
-pub(super) fn locate_spec(spec: &DatasetSpec, opts: &DataOptions) -> Result<(PathBuf, Found)> {
+pub(super) fn locate_spec(spec: &DatasetSpec, opts: &DataOptions) -> Result<Located> {
     search(spec, opts)?.ok_or_else(|| not_found(spec, opts))
 }
 
-fn search(spec: &DatasetSpec, opts: &DataOptions) -> Result<Option<(PathBuf, Found)>> {
+/// What [`locate_spec`] found: the place's origin ([`Place::origin`]), the folder, its files.
+pub(super) type Located = (&'static str, PathBuf, Found);
+
+fn search(spec: &DatasetSpec, opts: &DataOptions) -> Result<Option<Located>> {
     for place in places(spec.name, opts) {
         let Some(dir) = &place.dir else {
             continue;
         };
         if let Some(found) = find_in(spec, dir) {
-            return Ok(Some((dir.clone(), found)));
+            return Ok(Some((place.origin, dir.clone(), found)));
         }
         if place.explicit() {
             return Err(not_in_place(spec, &place, dir));
@@ -312,7 +315,7 @@ pub fn list(opts: &DataOptions) -> Vec<DatasetInfo> {
         .iter()
         .map(|spec| {
             let (found, problem) = match search(spec, opts) {
-                Ok(found) => (found.map(|(dir, _)| dir), None),
+                Ok(found) => (found.map(|(_, dir, _)| dir), None),
                 Err(e) => (None, e.to_string().lines().next().map(String::from)),
             };
             DatasetInfo {

@@ -85,6 +85,32 @@ pub struct Dataset {
     pub num_classes: usize,
     pub train: Split,
     pub test: Split,
-    /// `(file path, SHA-256 hex)` of every file the dataset was read from.
+    /// `(file path, SHA-256 hex)` of every file the dataset was read from; the path absolute,
+    /// symlinks resolved.
     pub files: Vec<(String, String)>,
+    /// Where it was found and what its files were checked against.
+    pub source: Source,
+}
+
+/// Where a dataset was read from, as a run's manifest records it: the place it was found in
+/// the search order (`--data-dir`, `$RUNNER_DATA`, the shipped copy, ...), the folder, and each
+/// file with its SHA-256 and the verdict of the check against the published one.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Source {
+    pub dataset: String,
+    /// `--data-dir`, `$RUNNER_DATA`, `shipped`, `system`, `cache`, or `folder` (a folder
+    /// named directly, outside the search).
+    pub found_in: String,
+    /// The folder, absolute, symlinks resolved.
+    pub dir: String,
+    pub files: Vec<SourceFile>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SourceFile {
+    pub path: String,
+    pub sha256: String,
+    /// `published` (the SHA-256 is the published file's) or `unpublished` (none is known for
+    /// this file, so it was not checked); a mismatch stops the load.
+    pub sha256_check: String,
 }

@@ -110,7 +110,7 @@ pub(super) fn reference(spec: &DatasetSpec, path: &Path) -> Option<Reference> {
 /// [`load`]: super::load::load
 pub fn verify(name: &str, opts: &DataOptions) -> Result<VerifyReport> {
     let spec = spec(name)?;
-    let (dir, found) = locate_spec(spec, opts)?;
+    let (_, dir, found) = locate_spec(spec, opts)?;
     let files = found
         .paths()
         .into_iter()

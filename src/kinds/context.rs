@@ -91,6 +91,16 @@ impl Datasets {
             .ok_or_else(|| anyhow::anyhow!("dataset {} was not preloaded", spec.dataset))
     }
 
+    /// Where each dataset was read from, for the manifest, by name (one per dataset: the
+    /// size limits do not change where it is read from).
+    pub fn sources(&self) -> Vec<data::Source> {
+        let mut sources: Vec<data::Source> =
+            self.loaded.values().map(|d| d.source.clone()).collect();
+        sources.sort_by(|a, b| a.dataset.cmp(&b.dataset));
+        sources.dedup();
+        sources
+    }
+
     /// `(file, sha256)` of every file read, for the manifest.
     pub fn files(&self) -> Vec<(String, String)> {
         let mut files: Vec<(String, String)> = self

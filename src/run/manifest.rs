@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use crate::data::Source;
 use crate::run::progress::{self, Mode};
 use crate::util::hash::sha256_bytes;
 use crate::{bail_user, user_error};
@@ -18,8 +19,13 @@ pub struct Manifest {
     pub command_line: Vec<String>,
     pub spec_source: Option<String>,
     pub git_commit: Option<String>,
-    /// `(file, sha256)` of every dataset file read.
+    /// `(file, sha256)` of every dataset file read (absolute paths, symlinks resolved).
     pub datasets: Vec<(String, String)>,
+    /// Per dataset: where it was found (`--data-dir`, `$RUNNER_DATA`, the shipped copy, ...),
+    /// the folder actually read, and each file's SHA-256 with the verdict of its check
+    /// against the published one. Absent in manifests of older runners.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data: Vec<Source>,
     pub started: String,
     pub finished: Option<String>,
     /// Start times of later `runner resume` invocations.
@@ -49,6 +55,7 @@ impl Manifest {
         backend: String,
         spec_source: Option<&Path>,
         datasets: Vec<(String, String)>,
+        data: Vec<Source>,
         spec: &[u8],
     ) -> Self {
         Self {
@@ -60,6 +67,7 @@ impl Manifest {
             spec_source: spec_source.map(|p| p.display().to_string()),
             git_commit: git_commit(spec_source),
             datasets,
+            data,
             started: now(),
             finished: None,
             resumed: Vec::new(),

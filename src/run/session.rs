@@ -103,6 +103,7 @@ pub fn start(loaded: &LoadedSpec, opts: &RunOptions) -> anyhow::Result<RunReport
         backend_name(loaded, opts),
         loaded.source.as_deref(),
         datasets.files(),
+        datasets.sources(),
         spec.as_bytes(),
     );
     manifest.write(&dir)?;
