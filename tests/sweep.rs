@@ -435,6 +435,12 @@ fn status_and_run_cell_cover_missing_running_and_failed_cells() {
     lock.lock().unwrap();
     let busy = run(&["run-cell", d, "2", "-q"]);
     assert_eq!(busy.status.code(), Some(75), "{}", stderr(&busy));
+    // What its process says of its progress (as a run-cell's process writes it).
+    std::fs::write(
+        cell2.join("progress.json"),
+        r#"{"variant":"baseline","position":1,"count":2,"step":300,"total":600,"steps_per_sec":512.0,"eta_seconds":0.6}"#,
+    )
+    .unwrap();
     // A cell whose last attempt failed.
     std::fs::create_dir_all(dir.join("cells/0003")).unwrap();
     std::fs::write(
@@ -450,6 +456,10 @@ fn status_and_run_cell_cover_missing_running_and_failed_cells() {
     );
     assert!(text.contains("--array=0,3"), "{text}");
     assert!(text.contains("attempt 1: boom"), "{text}");
+    assert!(
+        text.contains("| step 300/600, variant 1 of 2 (baseline), 512.0 steps/s, ETA 1s"),
+        "{text}"
+    );
     drop(lock);
 
     // An unfinished run in a cell, held by another process (a `runner resume` of it):

@@ -4,7 +4,9 @@
 use std::path::Path;
 
 use super::cell::{self, State};
+use super::live;
 use super::{Plan, cell_dir, slurm};
+use crate::run::progress_file;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CellState {
@@ -83,15 +85,14 @@ pub fn collect(sweep: &Path) -> anyhow::Result<Status> {
                 .to_string();
             (CellState::Done, rel)
         } else if cell::is_locked(&dir) {
-            (
-                CellState::Running,
-                state.as_ref().map(who).unwrap_or_default(),
-            )
+            let who = state.as_ref().map(who).unwrap_or_default();
+            (CellState::Running, with_progress(who, &dir))
         } else if let Some(q) = in_queue {
             match q {
-                "RUNNING" | "COMPLETING" | "CONFIGURING" => {
-                    (CellState::Running, format!("Slurm: {q}"))
-                }
+                "RUNNING" | "COMPLETING" | "CONFIGURING" => (
+                    CellState::Running,
+                    with_progress(format!("Slurm: {q}"), &dir),
+                ),
                 _ => (CellState::Queued, format!("Slurm: {q}")),
             }
         } else if let Some(s) = &state {
@@ -130,4 +131,19 @@ pub fn collect(sweep: &Path) -> anyhow::Result<Status> {
         });
     }
     Ok(Status { plan, cells })
+}
+
+/// `detail`, then where a running cell's run stands, from its progress file if it has one:
+/// "pid 7 on host: step 300/600, variant 1 of 2 (baseline), 512.0 steps/s, ETA 1s".
+fn with_progress(detail: String, cell: &Path) -> String {
+    match progress_file::read(&cell::progress_path(cell)) {
+        Some(s) => {
+            let at = format!("step {}/{}, {}", s.step, s.total, live::message(&s));
+            match detail.is_empty() {
+                true => at,
+                false => format!("{detail}: {at}"),
+            }
+        }
+        None => detail,
+    }
 }
