@@ -1,6 +1,7 @@
 //! The `ssl_reweight` kind on the real binary: a tiny FixMatch-style run of every weighting
 //! (with an out-of-distribution variant), its outputs, a rerun giving the same bytes, a
-//! resume that restores the learned weights, the toy study's files, and located spec errors.
+//! resume that restores the learned weights, the toy study's files, the paper's claims on a
+//! tiny toy study failing once the weights are frozen, and located spec errors.
 
 mod common;
 
@@ -45,6 +46,8 @@ fn tiny_run_writes_weights_and_summaries_and_reruns_identically() {
             "uniform-s1",
             "learned-s1",
             "learned-s2",
+            "shuffled-s1",
+            "ours-2026-s1",
             "learned-ood"
         ]
     );
@@ -60,15 +63,54 @@ fn tiny_run_writes_weights_and_summaries_and_reruns_identically() {
     // Supervised training never looks at the unlabeled set.
     assert_eq!(by("supervised-s1")["final_mask_rate"], "");
     assert!(!dir.join("supervised-s1/weights.csv").exists());
-    // Uniform weights stay 1; learned ones move for the pseudo-labeled examples only.
+    // Uniform weights stay 1. Learned ones move for every example of an updated batch (the
+    // authors' procedure), confident or not; with `update_examples = "confident"` (ours-2026)
+    // for exactly the examples that had a confident pseudo-label.
     assert_eq!(num(by("uniform-s1"), "weights_updated"), 0.0);
     let learned = by("learned-s1");
     assert!(num(learned, "pseudo_labeled") > 0.0);
+    assert!(
+        num(learned, "weights_updated") > num(learned, "pseudo_labeled"),
+        "unconfident examples got weight updates too"
+    );
+    // 6 updates (steps 0, 5, ..., 25) of 32 examples each, over 200 unlabeled ones.
+    assert!(num(learned, "weights_updated") <= 6.0 * 32.0);
+    let confident_only = by("ours-2026-s1");
     assert_eq!(
-        num(learned, "weights_updated"),
-        num(learned, "pseudo_labeled"),
+        num(confident_only, "weights_updated"),
+        num(confident_only, "pseudo_labeled"),
         "exactly the examples that had a confident pseudo-label got weight updates"
     );
+    // The shuffled control learns weights as `learned` does.
+    assert!(num(by("shuffled-s1"), "weights_updated") > 0.0);
+
+    // influence.csv: per update (steps 1, 6, ..., 26 as the step count after it) and group,
+    // the examples of the batch (32 in all, 16 labeled x mu 2), confident ones among them, the
+    // mean influence, its share positive and the mean weight after the update.
+    let influence = read_csv(&dir.join("learned-s1/influence.csv"));
+    let mut per_step: std::collections::BTreeMap<u64, f64> = Default::default();
+    for r in &influence {
+        assert!(["right", "wrong"].contains(&r["group"].as_str()), "{r:?}");
+        *per_step.entry(num(r, "step") as u64).or_default() += num(r, "examples");
+        assert!(num(r, "confident") <= num(r, "examples"));
+        assert!((0.0..=1.0).contains(&num(r, "positive_share")));
+        assert!(num(r, "mean_influence").is_finite());
+        assert!((0.0..=2.0).contains(&num(r, "mean_weight")));
+    }
+    assert_eq!(
+        per_step.keys().copied().collect::<Vec<_>>(),
+        [1, 6, 11, 16, 21, 26]
+    );
+    assert!(per_step.values().all(|&n| n == 32.0), "{per_step:?}");
+    // Confident-only updates: every updated example is confident, at every step.
+    let influence = read_csv(&dir.join("ours-2026-s1/influence.csv"));
+    assert!(!influence.is_empty());
+    for r in &influence {
+        assert_eq!(r["confident"], r["examples"], "{r:?}");
+    }
+    // The OOD variant's noise images form their own group.
+    let ood_influence = read_csv(&dir.join("learned-ood/influence.csv"));
+    assert!(ood_influence.iter().any(|r| r["group"] == "ood"));
     // The OOD variant: 20% of the unlabeled set is random-pixel images.
     let ood = by("learned-ood");
     assert_eq!(num(ood, "unlabeled"), 250.0);
@@ -86,9 +128,14 @@ fn tiny_run_writes_weights_and_summaries_and_reruns_identically() {
         assert!((0.0..=2.0).contains(&w), "{w}");
         assert_eq!(r["is_ood"], "0");
         if r["updates"] == "0" {
-            assert_eq!((w, r["pseudo_label"].as_str()), (1.0, ""));
+            assert_eq!(w, 1.0);
         } else {
             moved += 1;
+        }
+        // The last confident pseudo-label, if any (weights are updated without one too).
+        if r["pseudo_label"].is_empty() {
+            assert_eq!(r["correct"], "");
+        } else {
             let right = r["pseudo_label"] == r["true_label"];
             assert_eq!(r["correct"], if right { "1" } else { "0" });
         }
@@ -103,7 +150,7 @@ fn tiny_run_writes_weights_and_summaries_and_reruns_identically() {
     assert_eq!(noise.len(), 50);
     assert!(noise.iter().all(|r| r["true_label"].is_empty()));
 
-    // Seeds: the two learned-sN variants are summarized together.
+    // Seeds: the two learned-sN variants are summarized together (the others have one seed).
     let seeds = read_csv(&dir.join("summary_seeds.csv"));
     assert_eq!(seeds.len(), 1);
     assert_eq!(seeds[0]["variant"], "learned");
@@ -115,7 +162,9 @@ fn tiny_run_writes_weights_and_summaries_and_reruns_identically() {
     for f in [
         "learned-s1/metrics.csv",
         "learned-s1/weights.csv",
+        "learned-s1/influence.csv",
         "learned-ood/weights.csv",
+        "shuffled-s1/metrics.csv",
         "uniform-s1/metrics.csv",
     ] {
         assert_eq!(
@@ -135,6 +184,7 @@ fn resume_restores_the_learned_weights() {
     let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
     let reference_metrics = read("learned-s1/metrics.csv");
     let reference_weights = read("learned-s1/weights.csv");
+    let reference_influence = read("learned-s1/influence.csv");
     let checkpoints = dir.join("learned-s1/checkpoints");
     let kept: Vec<_> = std::fs::read_dir(&checkpoints)
         .unwrap()
@@ -148,6 +198,7 @@ fn resume_restores_the_learned_weights() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(read("learned-s1/metrics.csv"), reference_metrics);
     assert_eq!(read("learned-s1/weights.csv"), reference_weights);
+    assert_eq!(read("learned-s1/influence.csv"), reference_influence);
 
     // Without the saved weights the resume would silently restart them at 1: the checkpoint
     // is passed over (its files.json lists them), and the variant starts again from step 0,
@@ -163,6 +214,7 @@ fn resume_restores_the_learned_weights() {
     );
     assert_eq!(read("learned-s1/metrics.csv"), reference_metrics);
     assert_eq!(read("learned-s1/weights.csv"), reference_weights);
+    assert_eq!(read("learned-s1/influence.csv"), reference_influence);
 }
 
 #[test]
@@ -191,6 +243,44 @@ fn toy_study_writes_points_boundaries_and_a_plot() {
     assert_eq!(metrics.len(), 2);
 }
 
+/// The paper's two headline findings on the tiny toy study hold as claims, and fail, naming
+/// themselves, once the mechanism is broken through the spec: with the weights frozen (a step
+/// size of 1e-9) wrong pseudo-labels keep the weight of right ones, and the "learned" boundary
+/// is the uniform one.
+#[test]
+fn claims_fail_when_the_weights_are_frozen() {
+    let spec = repo().join("experiments/smoke/ssl_reweight_claims_tiny.toml");
+    let check = |sets: &[&str]| {
+        let results = tempfile::tempdir().unwrap();
+        let mut args = vec!["run", spec.to_str().unwrap(), "--results"];
+        args.push(results.path().to_str().unwrap());
+        args.push("-q");
+        for s in sets {
+            args.extend(["--set", s]);
+        }
+        let out = run(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let dir = only_run_dir(results.path(), "ssl_reweight_claims_tiny");
+        let out = run(&["report", dir.to_str().unwrap(), "--check"]);
+        (out.status.code(), stdout(&out))
+    };
+    let (code, text) = check(&[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("2 PASS, 0 FAIL"), "{text}");
+    let (code, text) = check(&["ssl.weight_lr=1e-9"]);
+    assert_eq!(code, Some(3), "{text}");
+    for claim in [
+        "wrong pseudo-label end with learned weights far below",
+        "more accurate than with uniform weights",
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.contains(claim))
+            .unwrap_or_else(|| panic!("no row for {claim:?} in\n{text}"));
+        assert!(line.contains("FAIL"), "{line}");
+    }
+}
+
 #[test]
 fn ssl_spec_errors_are_located() {
     let text = std::fs::read_to_string(tiny()).unwrap();
@@ -216,7 +306,7 @@ fn ssl_spec_errors_are_located() {
     let (code, err, _) = check_spec(&text, &["model.hidden=[32, 400]"]);
     assert_eq!(code, Some(1));
     assert!(
-        err.contains("the last layer's Hessian would have 4010 rows"),
+        err.contains("the last layer's Hessian would have 4000 rows (10 classes x (400))"),
         "{err}"
     );
     let (code, err, _) = check_spec(

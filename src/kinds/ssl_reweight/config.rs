@@ -1,6 +1,9 @@
 //! The `[ssl]` section: semi-supervised learning with learned per-example weights (Ren, Yeh &
 //! Schwing 2020) on top of FixMatch-style consistency (Sohn et al. 2020). FixMatch's defaults
-//! where they exist (threshold 0.95, mu 7, lambda_u 1); the weight learner's are ours.
+//! where they exist (threshold 0.95, mu 7, lambda_u 1); the weight learner's follow the
+//! authors' released code (github.com/jason718/semi-sup, `main.py`: `FixMatch.train_step`,
+//! `compute_influence`, `grad_wrt_val_loss_batch`, `madam_update_influence` and the flags
+//! `alpha` 0.01 and `inner_steps` 100), each of its choices a key.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +20,31 @@ pub enum Weighting {
     Uniform,
     /// One weight per unlabeled example, learned through its influence on the validation loss.
     Learned,
+    /// A control: the weights are learned as with `learned`, but each example's loss is
+    /// weighted by the weight of another example (a fixed random permutation of the unlabeled
+    /// set), so the weights keep their distribution and lose their link to the examples.
+    Shuffled,
+}
+
+/// Which examples of the unlabeled batch get a weight update.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateExamples {
+    /// Every example, from its unmasked per-example loss (the authors' `loss_xeu_all`).
+    All,
+    /// Only those whose pseudo-label is kept (confident), as this project did before.
+    Confident,
+}
+
+/// Which validation examples the validation gradient is over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidationGradient {
+    /// A random batch of `train.batch_size` x `mu` validation images, drawn with replacement
+    /// at each update (the authors' `grad_wrt_val_loss_batch`).
+    Batch,
+    /// The whole validation set, every update.
+    All,
 }
 
 /// The built-in out-of-distribution source that needs no dataset: fixed images of uniform
@@ -39,6 +67,8 @@ pub struct SslSpec {
     /// Weight of the unlabeled loss.
     pub lambda_u: f64,
     pub weighting: Weighting,
+    /// Which examples of the batch get a weight update.
+    pub update_examples: UpdateExamples,
     /// Adam step size, betas and epsilon of the per-example weights.
     pub weight_lr: f64,
     pub weight_beta1: f64,
@@ -46,8 +76,13 @@ pub struct SslSpec {
     pub weight_epsilon: f64,
     /// Update the weights of the current batch every N training steps.
     pub update_every: u64,
-    /// Added to the diagonal of the last layer's Hessian before it is inverted.
+    /// Added to the diagonal of the last layer's Hessian before it is inverted (1 = the
+    /// Hessian of the unscaled L2 term ½‖W‖² in the authors' `loss_wd`).
     pub damping: f64,
+    /// θ of the influence includes the last layer's bias (the authors': the kernel only).
+    pub influence_bias: bool,
+    /// What the validation gradient is over.
+    pub validation_gradient: ValidationGradient,
     /// Weights are clipped to [weight_min, weight_max] after each step.
     pub weight_min: f64,
     pub weight_max: f64,
@@ -89,12 +124,15 @@ impl Default for SslSpec {
             threshold: 0.95,
             lambda_u: 1.0,
             weighting: Weighting::Learned,
-            weight_lr: 0.1,
+            update_examples: UpdateExamples::All,
+            weight_lr: 0.01,
             weight_beta1: 0.9,
             weight_beta2: 0.999,
             weight_epsilon: 1e-8,
-            update_every: 1,
-            damping: 0.01,
+            update_every: 100,
+            damping: 1.0,
+            influence_bias: false,
+            validation_gradient: ValidationGradient::Batch,
             weight_min: 0.0,
             weight_max: 2.0,
             weak_shift: 2,
@@ -283,16 +321,18 @@ pub fn check(spec: &ExperimentSpec, out: &mut Vec<Problem>) {
         ),
     );
     let features = spec.model.hidden.last().copied().unwrap_or(0);
-    let dims = ds.num_classes * (features + 1);
+    let bias = usize::from(s.influence_bias);
+    let dims = ds.num_classes * (features + bias);
     require(
         dims <= MAX_HESSIAN,
         "model.hidden",
         format!(
-            "the last layer's Hessian would have {dims} rows ({} classes x ({features} + 1)); \
+            "the last layer's Hessian would have {dims} rows ({} classes x ({features}{})); \
              the influence solve is exact, so keep it at most {MAX_HESSIAN} (a last hidden \
              layer of at most {} units)",
             ds.num_classes,
-            MAX_HESSIAN / ds.num_classes - 1
+            if s.influence_bias { " + 1" } else { "" },
+            MAX_HESSIAN / ds.num_classes - bias
         ),
     );
     if !s.ood_dataset.is_empty() && s.ood_dataset != NOISE_OOD {

@@ -14,7 +14,8 @@
 //! gets a positive gradient and loses weight (checked by the tests below against retraining).
 //!
 //! For the last layer z = W h + b with softmax p and target class y, write x = [h, 1] and
-//! θ = (W, b) flattened class-major (θ[c·D + j], D = d + 1, j = d the bias). Then
+//! θ = (W, b) flattened class-major (θ[c·D + j], D = d + 1, j = d the bias); without the bias
+//! (θ = W, the authors' choice: their θ is the classifier's kernel) x = h and D = d. Then
 //! ∇ℓ = (p - e_y) ⊗ x and ∇²ℓ = (diag p - p pᵀ) ⊗ x xᵀ, so the Hessian of a weighted sum of
 //! examples is Σ_i a_i (diag p_i - p_i p_iᵀ) ⊗ x_i x_iᵀ, built here block by block and solved
 //! by Cholesky in f64.
@@ -25,36 +26,42 @@ use crate::bail_user;
 /// example (upper blocks only; the rest follows by symmetry).
 pub struct Hessian {
     classes: usize,
-    /// D = features + 1 (the bias).
+    /// D = features (+ 1 with the bias).
     width: usize,
+    bias: bool,
     /// Row-major `(classes·D)²`.
     a: Vec<f64>,
     x: Vec<f64>,
 }
 
 impl Hessian {
-    pub fn new(classes: usize, features: usize) -> Self {
-        let n = classes * (features + 1);
+    /// θ = the last layer's weights, and its bias too where `bias`.
+    pub fn new(classes: usize, features: usize, bias: bool) -> Self {
+        let width = features + usize::from(bias);
+        let n = classes * width;
         Self {
             classes,
-            width: features + 1,
+            width,
+            bias,
             a: vec![0.0; n * n],
-            x: vec![0.0; features + 1],
+            x: vec![0.0; width],
         }
     }
 
-    /// Rows and columns: classes x (features + 1).
+    /// Rows and columns: classes x (features + 1 with the bias).
     pub fn dim(&self) -> usize {
         self.classes * self.width
     }
 
-    /// Adds `coef · (diag p - p pᵀ) ⊗ [h, 1][h, 1]ᵀ`.
+    /// Adds `coef · (diag p - p pᵀ) ⊗ x xᵀ`, x = [h, 1] (or h without the bias).
     pub fn add(&mut self, coef: f64, h: &[f64], p: &[f64]) {
         let (k, d, n) = (self.classes, self.width, self.dim());
-        debug_assert_eq!(h.len() + 1, d);
+        debug_assert_eq!(h.len() + usize::from(self.bias), d);
         debug_assert_eq!(p.len(), k);
-        self.x[..d - 1].copy_from_slice(h);
-        self.x[d - 1] = 1.0;
+        self.x[..h.len()].copy_from_slice(h);
+        if self.bias {
+            self.x[d - 1] = 1.0;
+        }
         for c in 0..k {
             for c2 in c..k {
                 let curvature = coef * (if c == c2 { p[c] } else { 0.0 } - p[c] * p[c2]);
@@ -132,32 +139,34 @@ fn cholesky_solve(a: &mut [f64], n: usize, g: &[f64]) -> anyhow::Result<Vec<f64>
     Ok(v)
 }
 
-/// Adds `coef · ∇ℓ = coef · (p - e_label) ⊗ [h, 1]` to `g`.
-pub fn add_gradient(g: &mut [f64], coef: f64, h: &[f64], p: &[f64], label: usize) {
-    let d = h.len() + 1;
+/// Adds `coef · ∇ℓ = coef · (p - e_label) ⊗ x` to `g`, x = [h, 1] (or h without the bias).
+pub fn add_gradient(g: &mut [f64], coef: f64, h: &[f64], p: &[f64], label: usize, bias: bool) {
+    let d = h.len() + usize::from(bias);
     for (c, &pc) in p.iter().enumerate() {
         let r = coef * (pc - if c == label { 1.0 } else { 0.0 });
         let block = &mut g[c * d..][..d];
         for (out, hj) in block.iter_mut().zip(h) {
             *out += r * hj;
         }
-        block[d - 1] += r;
+        if bias {
+            block[d - 1] += r;
+        }
     }
 }
 
-/// `vᵀ ∇ℓ` for `∇ℓ = (p - e_label) ⊗ [h, 1]`, without forming the gradient.
-pub fn dot_gradient(v: &[f64], h: &[f64], p: &[f64], label: usize) -> f64 {
-    let d = h.len() + 1;
+/// `vᵀ ∇ℓ` for `∇ℓ = (p - e_label) ⊗ x`, without forming the gradient.
+pub fn dot_gradient(v: &[f64], h: &[f64], p: &[f64], label: usize, bias: bool) -> f64 {
+    let d = h.len() + usize::from(bias);
     p.iter()
         .enumerate()
         .map(|(c, &pc)| {
             let block = &v[c * d..][..d];
-            let vx = block[..d - 1]
+            let vx = block[..h.len()]
                 .iter()
                 .zip(h)
                 .map(|(a, b)| a * b)
                 .sum::<f64>()
-                + block[d - 1];
+                + if bias { block[d - 1] } else { 0.0 };
             (pc - if c == label { 1.0 } else { 0.0 }) * vx
         })
         .sum()
@@ -276,7 +285,7 @@ mod tests {
     fn hessian_is_the_derivative_of_the_gradient() {
         let data = ToyData::separable(30, 0.0, 11);
         let model = Softmax::fit(&data.x, 2, &data.y, &vec![1.0; 30], 3, 0.1, 50);
-        let mut h = Hessian::new(3, 2);
+        let mut h = Hessian::new(3, 2, true);
         for i in 0..30 {
             h.add(
                 0.5,
@@ -289,7 +298,7 @@ mod tests {
             let mut g = vec![0.0; n];
             for i in 0..30 {
                 let x = &data.x[2 * i..][..2];
-                add_gradient(&mut g, 0.5, x, &m.probs(x), data.y[i]);
+                add_gradient(&mut g, 0.5, x, &m.probs(x), data.y[i], true);
             }
             g
         };
@@ -315,6 +324,43 @@ mod tests {
                 assert!((fd - full.a[r * n + k]).abs() < 1e-6, "H[{r},{k}]");
             }
         }
+    }
+
+    /// Without the bias (the authors' θ, the kernel only) the Hessian, the gradient and the
+    /// dot product are those with the bias, its rows and columns left out.
+    #[test]
+    fn kernel_only_leaves_the_bias_rows_out() {
+        let (k, d) = (3, 2);
+        let data = ToyData::separable(20, 0.0, 5);
+        let model = Softmax::fit(&data.x, 2, &data.y, &vec![1.0; 20], k, 0.1, 50);
+        let (mut with, mut without) = (Hessian::new(k, d, true), Hessian::new(k, d, false));
+        let (mut g_with, mut g_without) = (vec![0.0; k * (d + 1)], vec![0.0; k * d]);
+        for i in 0..20 {
+            let (x, p) = (&data.x[2 * i..][..2], model.probs(&data.x[2 * i..][..2]));
+            with.add(0.3, x, &p);
+            without.add(0.3, x, &p);
+            add_gradient(&mut g_with, 0.3, x, &p, data.y[i], true);
+            add_gradient(&mut g_without, 0.3, x, &p, data.y[i], false);
+        }
+        let kernel = |r: usize| (r / d) * (d + 1) + r % d;
+        let (n, n_with) = (without.dim(), with.dim());
+        assert_eq!((n, n_with), (k * d, k * (d + 1)));
+        for r in 0..n {
+            assert_eq!(g_without[r], g_with[kernel(r)]);
+            for c in r / d * d..n {
+                assert_eq!(without.a[r * n + c], with.a[kernel(r) * n_with + kernel(c)]);
+            }
+        }
+        let v: Vec<f64> = (0..n_with).map(|i| i as f64 * 0.1 - 0.3).collect();
+        let v_kernel: Vec<f64> = (0..n).map(|r| v[kernel(r)]).collect();
+        let (x, p) = (&data.x[..2], model.probs(&data.x[..2]));
+        let mut v_no_bias = v.clone();
+        for c in 0..k {
+            v_no_bias[c * (d + 1) + d] = 0.0;
+        }
+        let a = dot_gradient(&v_kernel, x, &p, 1, false);
+        let b = dot_gradient(&v_no_bias, x, &p, 1, true);
+        assert!((a - b).abs() < 1e-12, "{a} vs {b}");
     }
 
     #[test]

@@ -52,13 +52,13 @@ impl Softmax {
     ) {
         let d = self.features;
         for _ in 0..iterations {
-            let mut hessian = Hessian::new(self.classes, d);
+            let mut hessian = Hessian::new(self.classes, d, true);
             let mut g: Vec<f64> = self.theta.iter().map(|t| damping * t).collect();
             for (i, (&label, &w)) in y.iter().zip(weights).enumerate() {
                 let xi = &x[i * d..][..d];
                 let p = self.probs(xi);
                 hessian.add(w, xi, &p);
-                add_gradient(&mut g, w, xi, &p, label);
+                add_gradient(&mut g, w, xi, &p, label, true);
             }
             let Ok(step) = hessian.solve(damping, &g) else {
                 return;
@@ -121,7 +121,14 @@ impl Softmax {
         let mut g = vec![0.0; self.theta.len()];
         for (i, &label) in y.iter().enumerate() {
             let xi = &x[i * d..][..d];
-            add_gradient(&mut g, 1.0 / y.len() as f64, xi, &self.probs(xi), label);
+            add_gradient(
+                &mut g,
+                1.0 / y.len() as f64,
+                xi,
+                &self.probs(xi),
+                label,
+                true,
+            );
         }
         g
     }
@@ -139,7 +146,7 @@ impl Softmax {
     /// The damped Hessian of `Σ_i w_i ℓ_i` at the current parameters, not yet solved.
     pub fn hessian(&self, x: &[f64], weights: &[f64]) -> Hessian {
         let d = self.features;
-        let mut h = Hessian::new(self.classes, d);
+        let mut h = Hessian::new(self.classes, d, true);
         for (i, &w) in weights.iter().enumerate() {
             let xi = &x[i * d..][..d];
             h.add(w, xi, &self.probs(xi));
@@ -253,7 +260,7 @@ mod tests {
             .solve(DAMPING, &model.mean_gradient(&val.0, &val.1))
             .unwrap();
         let xi = &x[3 * i..][..3];
-        -dot_gradient(&v, xi, &model.probs(xi), label)
+        -dot_gradient(&v, xi, &model.probs(xi), label, true)
     }
 
     #[test]
@@ -268,6 +275,7 @@ mod tests {
                 &x[3 * i..][..3],
                 &m.probs(&x[3 * i..][..3]),
                 y[i],
+                true,
             );
         }
         assert!(g.iter().all(|v| v.abs() < 1e-10), "{g:?}");
@@ -330,7 +338,7 @@ mod tests {
             .unwrap();
         let grad = |i: usize| {
             let p = train.point(i);
-            -dot_gradient(&v, p, &model.probs(p), train.y[i])
+            -dot_gradient(&v, p, &model.probs(p), train.y[i], true)
         };
         assert!(grad(n - 2) > 0.0, "wrong pseudo-label: {}", grad(n - 2));
         assert!(grad(n - 2) > grad(n - 1), "a correct one is less harmful");

@@ -2,13 +2,16 @@
 //! common loop. A step: a weakly augmented labeled batch (cross-entropy), and an unlabeled
 //! batch `mu` times larger whose weak view gives pseudo-labels (kept at confidence >=
 //! threshold) that the strong view is trained towards, each example's loss times its weight.
-//! With learned weights, the weights of the confident examples of the batch first take one
-//! Adam step down their influence on the validation loss (see `influence`).
+//! With learned weights, every `update_every` steps the weights of the batch's examples (all
+//! of them, or only the confident ones) take one Adam step down their influence on the
+//! validation loss (see `influence`); the step's loss uses the weights from before that
+//! update, as the authors' `train_step` does (its `w_match` is read first).
 //!
 //! The last layer's Hessian is built from the examples of the current step's loss (the labeled
 //! batch and the confident strong views, each with its coefficient in the loss), since the
-//! influence describes a change to this objective; the validation gradient is over the whole
-//! validation set.
+//! influence describes a change to this objective; the validation gradient is over a random
+//! validation batch or the whole validation set. Each update writes what it did per group of
+//! pseudo-labels (right, wrong, out of distribution) to `influence.csv`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -22,7 +25,7 @@ use rand::seq::SliceRandom;
 use rand_pcg::Pcg64;
 use serde::{Deserialize, Serialize};
 
-use super::config::{SslSpec, Weighting};
+use super::config::{SslSpec, UpdateExamples, ValidationGradient, Weighting};
 use super::influence::{Hessian, SavedWeights, WeightLearner, add_gradient, dot_gradient};
 use crate::config::ExperimentSpec;
 use crate::data::Split;
@@ -37,10 +40,21 @@ const LABELED_STREAM: u64 = 0x004c_4142_454c; // "LABEL"
 const UNLABELED_STREAM: u64 = 0x0055_4e4c_4142; // "UNLAB"
 const AUGMENT_STREAM: u64 = 0x4155_474d; // "AUGM"
 const LOG_STREAM: u64 = 0x004c_4f47; // "LOG"
+const VALIDATION_STREAM: u64 = 0x5641_4c49; // "VALI"
+const SHUFFLE_STREAM: u64 = 0x5348_5546; // "SHUF"
 /// Images per inference batch.
 const EVAL_CHUNK: usize = 500;
 const STATE_FILE: &str = "ssl_state.json";
 pub const WEIGHTS_CSV: &str = "weights.csv";
+pub const INFLUENCE_CSV: &str = "influence.csv";
+const WEIGHTS_HEADER: &str =
+    "step,example,source,is_ood,true_label,pseudo_label,correct,weight,updates";
+/// One row per weight update and group of this batch's pseudo-labels (`right`, `wrong`,
+/// `ood`): how many examples, how many of them confident, the mean and the share positive of
+/// their influence (dL_val/dw up to a positive factor: positive lowers the weight), and their
+/// mean weight after the update.
+const INFLUENCE_HEADER: &str =
+    "step,group,examples,confident,mean_influence,positive_share,mean_weight";
 
 /// The kind's metrics columns: over the unlabeled batches since the previous evaluation, the
 /// share of confident pseudo-labels and how many of those (in-distribution) were right; over
@@ -91,6 +105,8 @@ struct SavedState {
 
 pub struct SslTask {
     model: MlpConfig,
+    /// Labeled images per step (`train.batch_size`).
+    batch: usize,
     s: SslSpec,
     seed: u64,
     classes: usize,
@@ -105,8 +121,12 @@ pub struct SslTask {
     state: State,
     /// Unlabeled examples written to weights.csv.
     logged: Vec<usize>,
+    /// Whose weight each unlabeled example's loss is multiplied by: itself, or another example
+    /// (a fixed permutation) in the shuffled-weights control.
+    applied: Vec<usize>,
     dir: PathBuf,
     weights_csv: Option<File>,
+    influence_csv: Option<File>,
     /// The step this process started from (0, or the checkpoint's).
     start_step: u64,
     /// A failure to write weights.csv, reported when training ends.
@@ -134,6 +154,10 @@ impl SslTask {
             logged.shuffle(&mut Pcg64::seed_from_u64(mix(spec.seed, LOG_STREAM)));
             logged.truncate(s.weights_log);
             logged.sort_unstable();
+        }
+        let mut applied: Vec<usize> = (0..n).collect();
+        if s.weighting == Weighting::Shuffled {
+            applied.shuffle(&mut Pcg64::seed_from_u64(mix(spec.seed, SHUFFLE_STREAM)));
         }
         Self {
             labeled_order: BatchOrder::new(labeled.n, b, mix(spec.seed, LABELED_STREAM)),
@@ -167,6 +191,7 @@ impl SslTask {
                 confident_correct: 0.0,
             },
             model: spec.model.mlp(),
+            batch: b,
             s,
             seed: spec.seed,
             classes,
@@ -175,8 +200,10 @@ impl SslTask {
             unlabeled,
             test,
             logged,
+            applied,
             dir: dir.to_path_buf(),
             weights_csv: None,
+            influence_csv: None,
             start_step: 0,
             log_error: None,
             eval_device,
@@ -215,105 +242,133 @@ impl SslTask {
         (to_vec(softmax(out.logits, 1)), to_vec(out.features))
     }
 
-    /// One Adam step for the weights of the confident examples `ui[k]` (mask), from their
-    /// influence on the validation loss through the last layer.
+    /// The gradient of the mean validation loss w.r.t. θ: over a random batch of `b·mu`
+    /// validation images (drawn with replacement from this step's seed) or the whole set.
+    fn validation_gradient(&self, model: &Mlp, step: u64, width: usize) -> Vec<f64> {
+        let (k, d) = (self.classes, self.features());
+        let n_val = self.validation.n;
+        let idx: Vec<usize> = match self.s.validation_gradient {
+            ValidationGradient::All => (0..n_val).collect(),
+            ValidationGradient::Batch => {
+                let mut rng = Pcg64::seed_from_u64(mix(self.seed ^ VALIDATION_STREAM, step));
+                let n = self.batch * self.s.mu;
+                (0..n)
+                    .map(|_| rand::Rng::random_range(&mut rng, 0..n_val))
+                    .collect()
+            }
+        };
+        let mut g = vec![0.0; k * width];
+        for chunk in idx.chunks(EVAL_CHUNK) {
+            let pixels = Self::images(
+                &self.validation,
+                chunk,
+                View::Weak(Augment::default()),
+                &mut Pcg64::seed_from_u64(0),
+            );
+            let (p, h) = self.infer(model, pixels, chunk.len());
+            for (r, &i) in chunk.iter().enumerate() {
+                add_gradient(
+                    &mut g,
+                    1.0 / idx.len() as f64,
+                    &f64s(&h[r * d..][..d]),
+                    &f64s(&p[r * k..][..k]),
+                    self.validation.labels[i] as usize,
+                    self.s.influence_bias,
+                );
+            }
+        }
+        g
+    }
+
+    fn features(&self) -> usize {
+        self.model.hidden.last().copied().unwrap_or(0)
+    }
+
+    /// One Adam step for the weights of the batch's examples `ui[r]` (all, or the confident
+    /// ones), from their influence on the validation loss through the last layer; `loss_w[r]`
+    /// is the weight example r has in this step's loss (0 where its pseudo-label is not kept).
     #[allow(clippy::too_many_arguments)]
     fn update_weights(
         &mut self,
         model: &Mlp,
+        step: u64,
         labeled: (&[f32], &[f32], &[usize]),
         strong: (&[f32], &[f32]),
         ui: &[usize],
         pseudo: &[usize],
         mask: &[bool],
+        loss_w: &[f32],
     ) {
-        let (k, d) = (self.classes, self.model.hidden.last().copied().unwrap_or(0));
-        let f64s = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
-        // The validation gradient, over the whole validation set.
-        let mut g_val = vec![0.0; k * (d + 1)];
-        let n_val = self.validation.n;
-        for start in (0..n_val).step_by(EVAL_CHUNK) {
-            let idx: Vec<usize> = (start..(start + EVAL_CHUNK).min(n_val)).collect();
-            let pixels = Self::images(
-                &self.validation,
-                &idx,
-                View::Weak(Augment::default()),
-                &mut Pcg64::seed_from_u64(0),
-            );
-            let (p, h) = self.infer(model, pixels, idx.len());
-            let (p, h) = (f64s(&p), f64s(&h));
-            for (r, &i) in idx.iter().enumerate() {
-                let label = self.validation.labels[i] as usize;
-                add_gradient(
-                    &mut g_val,
-                    1.0 / n_val as f64,
-                    &h[r * d..][..d],
-                    &p[r * k..][..k],
-                    label,
-                );
-            }
-        }
-        let mut hessian = Hessian::new(k, d);
+        let (k, d, bias) = (self.classes, self.features(), self.s.influence_bias);
+        let g_val = self.validation_gradient(model, step, d + usize::from(bias));
+        let mut hessian = Hessian::new(k, d, bias);
         let (lp, lh, ly) = (f64s(labeled.0), f64s(labeled.1), labeled.2);
         for r in 0..ly.len() {
             hessian.add(1.0 / ly.len() as f64, &lh[r * d..][..d], &lp[r * k..][..k]);
         }
         let (sp, sh) = (f64s(strong.0), f64s(strong.1));
         let coef = self.s.lambda_u / ui.len() as f64;
-        for (r, &i) in ui.iter().enumerate() {
-            if mask[r] {
-                hessian.add(
-                    coef * self.state.learner.weights[i],
-                    &sh[r * d..][..d],
-                    &sp[r * k..][..k],
-                );
+        for (r, &w) in loss_w.iter().enumerate() {
+            if w > 0.0 {
+                hessian.add(coef * w as f64, &sh[r * d..][..d], &sp[r * k..][..k]);
             }
         }
         // A singular Hessian leaves the weights alone for this step.
         let Ok(v) = hessian.solve(self.s.damping, &g_val) else {
             return;
         };
+        // Per group (right, wrong, ood): examples, confident, influence sum, positive, weights.
+        let mut groups = [(0usize, 0usize, 0.0f64, 0usize, 0.0f64); 3];
         for (r, &i) in ui.iter().enumerate() {
-            if mask[r] {
-                let grad =
-                    -coef * dot_gradient(&v, &sh[r * d..][..d], &sp[r * k..][..k], pseudo[r]);
-                self.state.learner.step(i, grad);
+            if self.s.update_examples == UpdateExamples::Confident && !mask[r] {
+                continue;
             }
-        }
-    }
-
-    /// weights.csv, opened once per process: rows after the step this process starts from
-    /// (written before a kill, and about to be written again) are dropped.
-    fn weights_file(&mut self) -> anyhow::Result<&mut File> {
-        if self.weights_csv.is_none() {
-            let path = self.dir.join(WEIGHTS_CSV);
-            let kept: Vec<String> = match fs::read_to_string(&path) {
-                Ok(text) => text
-                    .lines()
-                    .skip(1)
-                    .filter(|l| {
-                        l.split(',')
-                            .next()
-                            .and_then(|s| s.parse::<u64>().ok())
-                            .is_some_and(|s| s <= self.start_step)
-                    })
-                    .map(str::to_string)
-                    .collect(),
-                Err(_) => Vec::new(),
+            // dL_val/dw_i divided by the example's positive coefficient in the loss, as the
+            // authors' `compute_influence` gives it (Adam on the weights is scale-free).
+            let influence =
+                -dot_gradient(&v, &sh[r * d..][..d], &sp[r * k..][..k], pseudo[r], bias);
+            self.state.learner.step(i, influence);
+            let group = if self.unlabeled.is_ood[i] {
+                2
+            } else if pseudo[r] == self.unlabeled.images.labels[i] as usize {
+                0
+            } else {
+                1
             };
-            let mut f =
-                File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-            writeln!(
-                f,
-                "step,example,source,is_ood,true_label,pseudo_label,correct,weight,updates"
-            )?;
-            for l in kept {
-                writeln!(f, "{l}")?;
-            }
-            drop(f);
-            self.weights_csv = Some(OpenOptions::new().append(true).open(&path)?);
+            let g = &mut groups[group];
+            g.0 += 1;
+            g.1 += usize::from(mask[r]);
+            g.2 += influence;
+            g.3 += usize::from(influence > 0.0);
+            g.4 += self.state.learner.weights[i];
         }
-        Ok(self.weights_csv.as_mut().expect("just opened"))
+        let mut text = String::new();
+        for (name, (n, confident, sum, positive, weights)) in
+            ["right", "wrong", "ood"].iter().zip(groups)
+        {
+            if n > 0 {
+                let n_f = n as f64;
+                text += &format!(
+                    "{},{name},{n},{confident},{:e},{},{}\n",
+                    step + 1,
+                    sum / n_f,
+                    positive as f64 / n_f,
+                    weights / n_f
+                );
+            }
+        }
+        if self.log_error.is_none()
+            && let Err(e) = append(
+                &self.dir,
+                INFLUENCE_CSV,
+                INFLUENCE_HEADER,
+                self.start_step,
+                &mut self.influence_csv,
+                &text,
+            )
+        {
+            self.log_error = Some(e);
+        }
     }
 
     fn log_weights(&mut self) -> anyhow::Result<()> {
@@ -341,10 +396,14 @@ impl SslTask {
                 w.steps[i],
             );
         }
-        let f = self.weights_file()?;
-        f.write_all(text.as_bytes())?;
-        f.flush()?;
-        Ok(())
+        append(
+            &self.dir,
+            WEIGHTS_CSV,
+            WEIGHTS_HEADER,
+            self.start_step,
+            &mut self.weights_csv,
+            &text,
+        )
     }
 
     /// Mean weights of the examples with a confident pseudo-label so far: (count, right,
@@ -371,6 +430,51 @@ impl SslTask {
             mean(sums[2]),
         )
     }
+}
+
+/// Appends `text` to the CSV `name` in `dir`, opened once per process (`file` keeps it):
+/// rows after the step this process starts from (written before a kill, and about to be
+/// written again) are dropped first, so a resumed run writes the same bytes.
+fn append(
+    dir: &Path,
+    name: &str,
+    header: &str,
+    start_step: u64,
+    file: &mut Option<File>,
+    text: &str,
+) -> anyhow::Result<()> {
+    if file.is_none() {
+        let path = dir.join(name);
+        let kept: Vec<String> = match fs::read_to_string(&path) {
+            Ok(text) => text
+                .lines()
+                .skip(1)
+                .filter(|l| {
+                    l.split(',')
+                        .next()
+                        .and_then(|s| s.parse::<u64>().ok())
+                        .is_some_and(|s| s <= start_step)
+                })
+                .map(str::to_string)
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let mut f = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        writeln!(f, "{header}")?;
+        for l in kept {
+            writeln!(f, "{l}")?;
+        }
+        drop(f);
+        *file = Some(OpenOptions::new().append(true).open(&path)?);
+    }
+    let f = file.as_mut().expect("just opened");
+    f.write_all(text.as_bytes())?;
+    f.flush()?;
+    Ok(())
+}
+
+fn f64s(v: &[f32]) -> Vec<f64> {
+    v.iter().map(|&x| x as f64).collect()
 }
 
 #[derive(Clone, Copy)]
@@ -459,14 +563,28 @@ impl Task for SslTask {
             }
         }
 
+        // The weights of this step's loss, read before this step's update (the authors'
+        // `w_match`).
+        let coefs: Vec<f32> = ui
+            .iter()
+            .zip(&mask)
+            .map(|(&i, &m)| {
+                if m {
+                    self.state.learner.weights[self.applied[i]] as f32
+                } else {
+                    0.0
+                }
+            })
+            .collect();
         let mut both = xl;
         both.extend(xs);
         let out = model.forward(rows(both, b + u, device));
         let logits_l = out.logits.clone().slice([0..b, 0..k]);
         let logits_s = out.logits.clone().slice([b..b + u, 0..k]);
-        if self.s.weighting == Weighting::Learned
+        let learned = matches!(self.s.weighting, Weighting::Learned | Weighting::Shuffled);
+        if learned
             && step.is_multiple_of(self.s.update_every)
-            && mask.iter().any(|&m| m)
+            && (self.s.update_examples == UpdateExamples::All || mask.iter().any(|&m| m))
         {
             let p = to_vec(softmax(out.logits.clone().detach(), 1));
             let h = to_vec(out.features.clone().detach());
@@ -477,19 +595,17 @@ impl Task for SslTask {
                 .iter()
                 .map(|&i| self.labeled.labels[i] as usize)
                 .collect();
-            self.update_weights(&inference, (lp, lh, &labels), (sp, sh), &ui, &pseudo, &mask);
+            self.update_weights(
+                &inference,
+                step,
+                (lp, lh, &labels),
+                (sp, sh),
+                &ui,
+                &pseudo,
+                &mask,
+                &coefs,
+            );
         }
-        let coefs: Vec<f32> = ui
-            .iter()
-            .zip(&mask)
-            .map(|(&i, &m)| {
-                if m {
-                    self.state.learner.weights[i] as f32
-                } else {
-                    0.0
-                }
-            })
-            .collect();
         let w = Tensor::<1>::from_data(TensorData::new(coefs, [u]), device);
         let targets: Vec<i64> = pseudo.iter().map(|&c| c as i64).collect();
         let targets = Tensor::<1, Int>::from_data(TensorData::new(targets, [u]), device);

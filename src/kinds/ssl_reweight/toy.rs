@@ -145,7 +145,10 @@ pub fn run(
         let batch = order.batch(it);
         for &i in &batch {
             let p = study.unlabeled.point(i);
-            learner.step(i, -dot_gradient(&v, p, &model.probs(p), study.pseudo[i]));
+            learner.step(
+                i,
+                -dot_gradient(&v, p, &model.probs(p), study.pseudo[i], true),
+            );
         }
         ctx.observer.step(it + 1, model.mean_loss(&val.x, &val.y));
         if (it + 1) % spec.eval.every == 0 || it + 1 == t.iterations {
