@@ -332,7 +332,7 @@ mod tests {
     fn kernel_only_leaves_the_bias_rows_out() {
         let (k, d) = (3, 2);
         let data = ToyData::separable(20, 0.0, 5);
-        let model = Softmax::fit(&data.x, 2, &data.y, &vec![1.0; 20], k, 0.1, 50);
+        let model = Softmax::fit(&data.x, 2, &data.y, &[1.0; 20], k, 0.1, 50);
         let (mut with, mut without) = (Hessian::new(k, d, true), Hessian::new(k, d, false));
         let (mut g_with, mut g_without) = (vec![0.0; k * (d + 1)], vec![0.0; k * d]);
         for i in 0..20 {
