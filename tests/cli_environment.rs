@@ -108,7 +108,10 @@ fn a_garbage_row_in_metrics_csv_is_a_user_error_naming_the_file_and_line() {
     for (garbage, cause) in [
         ("garbage,row", wrong_width.as_str()),
         (bad_number.as_str(), "line 2: `x` is not a number"),
-        (bad_step.as_str(), "line 2: step `-20` is not a whole number"),
+        (
+            bad_step.as_str(),
+            "line 2: step `-20` is not a whole number",
+        ),
     ] {
         let mut edited = lines.clone();
         edited[1] = garbage;

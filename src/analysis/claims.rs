@@ -591,7 +591,13 @@ mod tests {
                     })
                     .collect(),
                 columns: vec!["accuracy".into()],
-                manifest: crate::run::manifest::Manifest::new(String::new(), None, vec![], b""),
+                manifest: crate::run::manifest::Manifest::new(
+                    String::new(),
+                    None,
+                    vec![],
+                    vec![],
+                    b"",
+                ),
                 spec_text: String::new(),
             })
             .collect()
