@@ -6,11 +6,12 @@
 # Each spec is swept over SEEDS seeds (cells run JOBS at a time, one thread each on 2 cores),
 # then one report: mean ± std tables, learning curves, and the paper's claims checked.
 #
-# Time on the 2-core reference machine (shared with other jobs): one run (seed 1) of random_labels
-# took 25 min and expressivity 1 s at a load average of 17-26 (other jobs); the
-# corruption and Table 1 specs were not timed with this script yet (their descriptions give
-# single-run times). Interrupt it at any point and run it again: finished cells are kept,
-# interrupted ones resume from their checkpoints.
+# Time on the 2-core reference machine (shared with other jobs), one run (seed 1) of each spec:
+# random_labels 25 min at a load average of 17-26 (its AlexNet pair from about minute 20),
+# random_labels_corruption 255 s and expressivity 1 s at a load of 2-5; Table 1 is the
+# longest (see its description). The whole script over 3 seeds was not timed yet.
+# Interrupt it at any point and run it again: finished cells are kept, interrupted ones
+# resume from their checkpoints.
 #
 #   scripts/reproduce-zhang2017.sh           # results/reproduce/zhang2017/<spec>/ + report/
 #   SEEDS=1 JOBS=1 scripts/reproduce-zhang2017.sh
