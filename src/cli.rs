@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::Override;
 use crate::sweep::Axis;
+use crate::train::saved_model::Which;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -101,6 +102,38 @@ pub enum Command {
         /// Also write report.md, report.csv, claims.csv and plots/*.svg here.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Score a saved model of a run (final, best or a kept checkpoint) on its test set or on
+    /// a compatible one: accuracy, loss and the confusion matrix, printed and written as CSV
+    /// into the variant's eval/ folder.
+    Eval {
+        run_dir: PathBuf,
+        /// The variant (may be left out when the run has one).
+        #[arg(long)]
+        variant: Option<String>,
+        /// final, best, or the step of a kept checkpoint.
+        #[arg(long, default_value = "final")]
+        checkpoint: Which,
+        /// What the test images are made from: --set data.dataset=fashion-mnist, --set
+        /// corruption.images=gaussian (also data.test_limit, data.train_limit, data.whiten,
+        /// seed).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<Override>,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
+    /// Write a saved model of a run as safetensors, burn's record and its architecture JSON.
+    Export {
+        run_dir: PathBuf,
+        /// The variant (may be left out when the run has one).
+        #[arg(long)]
+        variant: Option<String>,
+        /// final, best, or the step of a kept checkpoint.
+        #[arg(long, default_value = "final")]
+        checkpoint: Which,
+        /// The folder to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Datasets: list what is known and found, fetch, verify checksums.
     Data {

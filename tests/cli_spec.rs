@@ -107,7 +107,7 @@ fn impossible_values_are_rejected_before_training() {
             "error: --set train.lrate=0.3: train.lrate: unknown key `lrate` (did you mean `lr`?); \
              known keys here: steps, batch_size, optimizer, lr, momentum, nesterov, weight_decay, \
              beta1, beta2, epsilon, rms_decay, schedule, step_size, gamma, min_lr, \
-             checkpoint_every, keep_checkpoints",
+             checkpoint_every, keep_checkpoints, monitor, monitor_mode",
         ),
     ];
     for (set, expected) in cases {

@@ -3,6 +3,8 @@
 
 mod check;
 mod data;
+mod eval;
+mod export;
 mod list;
 mod report;
 mod run;
@@ -52,6 +54,19 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             format,
             out,
         } => report::report(&dirs, check, &claims, format, out.as_deref()),
+        Command::Eval {
+            run_dir,
+            variant,
+            checkpoint,
+            sets,
+            exec,
+        } => eval::eval(&run_dir, variant.as_deref(), &checkpoint, &sets, &exec),
+        Command::Export {
+            run_dir,
+            variant,
+            checkpoint,
+            out,
+        } => export::export(&run_dir, variant.as_deref(), &checkpoint, &out),
         Command::Data { command, data_dir } => data::data(
             command,
             DataOptions {

@@ -230,6 +230,18 @@ pub struct TrainSpec {
     pub checkpoint_every: u64,
     /// Checkpoints kept per variant (older ones are deleted).
     pub keep_checkpoints: usize,
+    /// The metrics.csv column that picks the variant's `best` saved model (`model/best/`).
+    pub monitor: String,
+    /// Whether the best value of `monitor` is its largest or its smallest.
+    pub monitor_mode: MonitorMode,
+}
+
+/// Which end of the monitored metric is best.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MonitorMode {
+    Max,
+    Min,
 }
 
 impl Default for TrainSpec {
@@ -252,6 +264,8 @@ impl Default for TrainSpec {
             min_lr: 0.0,
             checkpoint_every: 5_000,
             keep_checkpoints: 2,
+            monitor: "test_accuracy".into(),
+            monitor_mode: MonitorMode::Max,
         }
     }
 }

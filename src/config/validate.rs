@@ -202,6 +202,11 @@ fn generic(
         "train.keep_checkpoints",
         "must keep at least 1 checkpoint when checkpoint_every > 0".into(),
     );
+    require(
+        !t.monitor.is_empty(),
+        "train.monitor",
+        "must name a metrics.csv column (test_accuracy by default)".into(),
+    );
 
     require(e.every > 0, "eval.every", "must be at least 1".into());
     require(

@@ -11,6 +11,7 @@ use crate::data::Split;
 use crate::models::mlp::Mlp;
 use crate::train::batches::BatchOrder;
 use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches, gather};
+use crate::train::saved_model::{ModelConfig, Net};
 use crate::train::{Evaluation, Task};
 use crate::util::stats::percentile;
 
@@ -158,5 +159,19 @@ impl Task for MlpTask {
 
     fn epochs(&self, steps: u64) -> f64 {
         self.order.epochs(steps)
+    }
+
+    fn saved_model(&self) -> Option<ModelConfig> {
+        let t = &self.test;
+        Some(ModelConfig::new(
+            &self.spec,
+            Net::Mlp {
+                mlp: self.spec.model.mlp(),
+            },
+            [t.channels, t.height, t.width],
+            self.classes,
+            None,
+            EVAL_CHUNK,
+        ))
     }
 }

@@ -17,6 +17,7 @@ use crate::models::classifier::Classifier;
 use crate::train::batches::BatchOrder;
 use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches, gather};
 use crate::train::metrics::EvalRow;
+use crate::train::saved_model::{ModelConfig, Net};
 use crate::train::{Evaluation, Task};
 use crate::util::rng::mix;
 use crate::util::table::{Column, Show};
@@ -215,6 +216,19 @@ impl Task for FitTask {
 
     fn epochs(&self, steps: u64) -> f64 {
         self.order.epochs(steps)
+    }
+
+    fn saved_model(&self) -> Option<ModelConfig> {
+        Some(ModelConfig::new(
+            &self.spec,
+            Net::Classifier {
+                classifier: self.spec.model.classifier(),
+            },
+            self.shape(),
+            self.classes,
+            None,
+            EVAL_CHUNK,
+        ))
     }
 
     fn stop_after(&self, row: &EvalRow) -> bool {

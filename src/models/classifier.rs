@@ -34,7 +34,8 @@ impl Arch {
 
 /// A classifier of one of the archs; `width` scales the convolutional ones, `mlp` is the
 /// fully connected one (its `batch_norm` also switches small Inception's).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ClassifierConfig {
     pub arch: Arch,
     pub width: f64,

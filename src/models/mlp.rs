@@ -19,8 +19,10 @@ pub enum Activation {
     Tanh,
 }
 
-/// A fully connected net: hidden widths, non-linearity, batch norm, dropout, init.
-#[derive(Clone, Debug, PartialEq)]
+/// A fully connected net: hidden widths, non-linearity, batch norm, dropout, init. Serde for
+/// the architecture a saved model records (`model/*/architecture.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MlpConfig {
     /// Hidden layer widths.
     pub hidden: Vec<usize>,

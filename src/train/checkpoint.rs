@@ -26,10 +26,10 @@ use crate::util::fs::join_inside;
 use crate::util::hash::sha256_file;
 use crate::{bail_user, user_error};
 
-const MODEL: &str = "model.bpk";
+pub(super) const MODEL: &str = "model.bpk";
 const OPTIMIZER: &str = "optimizer.bpk";
 const STATE: &str = "state.json";
-const SEAL: &str = "files.json";
+pub(super) const SEAL: &str = "files.json";
 
 /// `files.json`: what a checkpoint held when it was saved.
 #[derive(Debug, Serialize, Deserialize)]
@@ -104,14 +104,20 @@ fn entries(root: &Path) -> anyhow::Result<Entries> {
 /// The checkpoint folder, refusing one that is a symbolic link (writes and deletions would
 /// happen wherever it points).
 fn real_dir(variant_dir: &Path) -> anyhow::Result<PathBuf> {
-    let root = dir(variant_dir)?;
+    real_folder(variant_dir, "checkpoints", "checkpoints")
+}
+
+/// The folder `name` of `variant_dir` that holds the variant's `what` (which need not exist
+/// yet), refusing one that is a symbolic link or not a directory.
+pub(super) fn real_folder(variant_dir: &Path, name: &str, what: &str) -> anyhow::Result<PathBuf> {
+    let root = join_inside(variant_dir, &[name])?;
     match fs::symlink_metadata(&root) {
         Ok(m) if m.file_type().is_symlink() => bail_user!(
-            "{} is a symbolic link; checkpoints are only written into a real directory",
+            "{} is a symbolic link; {what} are only written into a real directory",
             root.display()
         ),
         Ok(m) if !m.is_dir() => bail_user!(
-            "{} is not a directory; runner keeps this variant's checkpoints in a folder of that \
+            "{} is not a directory; runner keeps this variant's {what} in a folder of that \
              name: move the file away and run again",
             root.display()
         ),
@@ -139,17 +145,7 @@ pub fn save<M: Module>(
         fs::remove_dir_all(&tmp).with_context(|| removing(&tmp))?;
     }
     fs::create_dir(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    // Running statistics (batch norm's) take their last update lazily, when next read; a
-    // module's record reads them without it. Settle them first, or the checkpoint of a step
-    // that was not also evaluated (evaluation settles them) holds the statistics of the step
-    // before, and a resume from it drifts from the uninterrupted run. Settling early changes
-    // nothing else: the next read would have settled the same value.
-    let _ = model.valid();
-    let path = tmp.join(MODEL);
-    model
-        .clone()
-        .save_file(&path)
-        .map_err(|e| user_error!("writing {}: {e}", path.display()))?;
+    save_record(model, &tmp.join(MODEL))?;
     let path = tmp.join(OPTIMIZER);
     optim
         .save(&path)
@@ -168,8 +164,34 @@ pub fn save<M: Module>(
     Ok(done)
 }
 
+/// Writes `model`'s record (burnpack) to `path`.
+pub(super) fn save_record<M: Module>(model: &M, path: &Path) -> anyhow::Result<()> {
+    // Running statistics (batch norm's) take their last update lazily, when next read; a
+    // module's record reads them without it. Settle them first, or the checkpoint of a step
+    // that was not also evaluated (evaluation settles them) holds the statistics of the step
+    // before, and a resume from it drifts from the uninterrupted run. Settling early changes
+    // nothing else: the next read would have settled the same value.
+    let _ = model.valid();
+    model
+        .clone()
+        .save_file(path)
+        .map_err(|e| user_error!("writing {}: {e}", path.display()))
+}
+
 /// Writes `files.json` into the checkpoint being written in `tmp`, after every other file.
 fn seal(tmp: &Path, metrics_sha256: &str) -> anyhow::Result<()> {
+    let seal = Seal {
+        files: file_hashes(tmp)?,
+        metrics_sha256: metrics_sha256.to_string(),
+    };
+    let path = tmp.join(SEAL);
+    fs::write(&path, serde_json::to_vec_pretty(&seal)?)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// `file name -> SHA-256` of every plain file in `dir`.
+pub(super) fn file_hashes(dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+    let tmp = dir;
     let mut files = BTreeMap::new();
     let reading = || format!("reading {}", tmp.display());
     for e in fs::read_dir(tmp).with_context(reading)? {
@@ -183,13 +205,7 @@ fn seal(tmp: &Path, metrics_sha256: &str) -> anyhow::Result<()> {
         let sha = sha256_file(&e.path())?;
         files.insert(name, sha);
     }
-    let seal = Seal {
-        files,
-        metrics_sha256: metrics_sha256.to_string(),
-    };
-    let path = tmp.join(SEAL);
-    fs::write(&path, serde_json::to_vec_pretty(&seal)?)
-        .with_context(|| format!("writing {}", path.display()))
+    Ok(files)
 }
 
 /// The newest checkpoint of the variant in `variant_dir` that [`verify`] passes, with its
@@ -261,24 +277,7 @@ pub fn verify(
             return Err(format!("its {SEAL} does not list {required}"));
         }
     }
-    for (name, expected) in &seal.files {
-        let path = join_inside(checkpoint, &[name]).map_err(|_| {
-            format!(
-                "its {SEAL} lists `{}`, not a file name",
-                name.escape_debug()
-            )
-        })?;
-        match sha256_file(&path) {
-            Err(_) if !path.exists() => return Err(format!("{name} is missing")),
-            Err(e) => return Err(format!("{e:#}")),
-            Ok(sha) if sha != *expected => {
-                return Err(format!(
-                    "{name} does not match the SHA-256 its {SEAL} records (damaged or edited)"
-                ));
-            }
-            Ok(_) => {}
-        }
-    }
+    check_hashes(checkpoint, &seal.files)?;
     let state: LoopState = fs::read(checkpoint.join(STATE))
         .map_err(|e| e.to_string())
         .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
@@ -317,6 +316,64 @@ pub fn verify(
         ));
     }
     Ok(state)
+}
+
+/// Checks that every file `files` lists in `dir` has the SHA-256 recorded for it; the name
+/// of the first that is missing, not a plain name, or different, in words.
+pub(super) fn check_hashes(dir: &Path, files: &BTreeMap<String, String>) -> Result<(), String> {
+    for (name, expected) in files {
+        let path = join_inside(dir, &[name]).map_err(|_| {
+            format!(
+                "its {SEAL} lists `{}`, not a file name",
+                name.escape_debug()
+            )
+        })?;
+        match sha256_file(&path) {
+            Err(_) if !path.exists() => return Err(format!("{name} is missing")),
+            Err(e) => return Err(format!("{e:#}")),
+            Ok(sha) if sha != *expected => {
+                return Err(format!(
+                    "{name} does not match the SHA-256 its {SEAL} records (damaged or edited)"
+                ));
+            }
+            Ok(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The checkpoint of `step` in `variant_dir`, once every file its `files.json` lists matches
+/// its SHA-256 and `required` are among them: for reading its model outside a resume.
+pub fn sealed_at(variant_dir: &Path, step: u64, required: &[&str]) -> anyhow::Result<PathBuf> {
+    let ck = join_inside(&real_dir(variant_dir)?, &[&step_name(step)])?;
+    if !ck.is_dir() {
+        let kept: Vec<String> = list(variant_dir)?
+            .iter()
+            .filter_map(|p| p.file_name()?.to_str().and_then(parse_step_name))
+            .map(|s| s.to_string())
+            .collect();
+        bail_user!(
+            "{} has no checkpoint of step {step}; kept: {}",
+            dir(variant_dir)?.display(),
+            if kept.is_empty() {
+                "none".to_string()
+            } else {
+                kept.join(", ")
+            }
+        );
+    }
+    let seal_path = ck.join(SEAL);
+    let seal: Seal = fs::read(&seal_path)
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+        .map_err(|e| user_error!("{}: unreadable: {e}", seal_path.display()))?;
+    for r in [MODEL].iter().chain(required) {
+        if !seal.files.contains_key(*r) {
+            bail_user!("{}: does not list {r}", seal_path.display());
+        }
+    }
+    check_hashes(&ck, &seal.files).map_err(|why| user_error!("{}: {why}", ck.display()))?;
+    Ok(ck)
 }
 
 /// Completed checkpoints, oldest first.

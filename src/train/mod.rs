@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod classify;
 pub mod metrics;
 pub mod optimizer;
+pub mod saved_model;
 pub mod schedule;
 pub mod tensorboard;
 
@@ -22,6 +23,7 @@ use crate::models::count::trainable_params;
 use crate::util::rng::mix;
 use checkpoint::LoopState;
 use metrics::{EvalRow, MetricsFile};
+use saved_model::Saver;
 
 /// What an experiment kind plugs into the loop.
 pub trait Task {
@@ -64,6 +66,12 @@ pub trait Task {
     /// Restores what [`Task::save_state`] wrote, when resuming from checkpoint `dir`.
     fn load_state(&mut self, _dir: &Path) -> anyhow::Result<()> {
         Ok(())
+    }
+
+    /// What rebuilds the model and makes its test images, for the `final` and `best` models
+    /// the loop saves (`model/`); `None` (the default) saves none.
+    fn saved_model(&self) -> Option<saved_model::ModelConfig> {
+        None
     }
 }
 
@@ -151,6 +159,7 @@ pub fn run<T: Task>(
         metrics = metrics.with_tensorboard(&cfg.dir.join(tensorboard::DIR))?;
     }
     let mut history = metrics.rows().to_vec();
+    let mut saver = Saver::new(task.saved_model(), cfg.dir, t, &extra, &history)?;
     observer.begin(t.steps, state.step);
 
     let mut train_timer = 0.0;
@@ -195,6 +204,8 @@ pub fn run<T: Task>(
                 extra: eval.extra,
             };
             metrics.append(&row)?;
+            // Before this step's checkpoint, so a resume from it never lacks this best.
+            saver.evaluated(&row, &model)?;
             observer.evaluated(&row);
             let stop = task.stop_after(&row);
             history.push(row);
@@ -206,7 +217,10 @@ pub fn run<T: Task>(
         if t.checkpoint_every > 0 && state.step % t.checkpoint_every == 0 && state.step < t.steps {
             let mut saved = state.clone();
             saved.train_seconds += train_timer;
-            let task_state = |dir: &Path| task.save_state(dir);
+            let task_state = |dir: &Path| {
+                task.save_state(dir)?;
+                saver.describe(dir)
+            };
             checkpoint::save(
                 cfg.dir,
                 &saved,
@@ -218,6 +232,7 @@ pub fn run<T: Task>(
             )?;
         }
     }
+    saver.finished(state.step, &model)?;
     Ok(Outcome {
         status: Status::Done,
         history,

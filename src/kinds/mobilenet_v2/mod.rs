@@ -18,6 +18,7 @@ use crate::train::batches::BatchOrder;
 use crate::train::classify::{
     chunks, count_correct, cross_entropy, evaluate_batches, gather_augmented,
 };
+use crate::train::saved_model::{ModelConfig, Net};
 use crate::train::{Evaluation, Outcome, Status, Task};
 use crate::util::rng::mix;
 use crate::util::table::{Align, markdown_table};
@@ -113,7 +114,17 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
         resize_split(&data.train, m.resolution),
         resize_split(&data.test, m.resolution),
     );
+    let t = &data.test;
+    let saved = ModelConfig::new(
+        spec,
+        Net::MobilenetV2 { mobilenet: m.net() },
+        [t.channels, t.height, t.width],
+        arch.classes,
+        Some(m.resolution),
+        EVAL_CHUNK,
+    );
     let mut task = MobileNetTask {
+        saved,
         order: BatchOrder::new(train.n, spec.train.batch_size, spec.seed),
         seed: spec.seed,
         augment: Augment {
@@ -133,6 +144,7 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
 }
 
 struct MobileNetTask {
+    saved: ModelConfig,
     arch: Arch,
     order: BatchOrder,
     seed: u64,
@@ -175,6 +187,10 @@ impl Task for MobileNetTask {
 
     fn epochs(&self, steps: u64) -> f64 {
         self.order.epochs(steps)
+    }
+
+    fn saved_model(&self) -> Option<ModelConfig> {
+        Some(self.saved.clone())
     }
 }
 

@@ -33,6 +33,7 @@ use crate::data::augment::{Augment, StrongAugment};
 use crate::models::mlp::{Mlp, MlpConfig};
 use crate::train::batches::BatchOrder;
 use crate::train::classify::{chunks, count_correct, cross_entropy, evaluate_batches};
+use crate::train::saved_model::{ModelConfig, Net};
 use crate::train::{Evaluation, Task};
 use crate::util::rng::mix;
 
@@ -104,6 +105,7 @@ struct SavedState {
 }
 
 pub struct SslTask {
+    saved: ModelConfig,
     model: MlpConfig,
     /// Labeled images per step (`train.batch_size`).
     batch: usize,
@@ -159,7 +161,18 @@ impl SslTask {
         if s.weighting == Weighting::Shuffled {
             applied.shuffle(&mut Pcg64::seed_from_u64(mix(spec.seed, SHUFFLE_STREAM)));
         }
+        let saved = ModelConfig::new(
+            spec,
+            Net::Mlp {
+                mlp: spec.model.mlp(),
+            },
+            [test.channels, test.height, test.width],
+            classes,
+            None,
+            EVAL_CHUNK,
+        );
         Self {
+            saved,
             labeled_order: BatchOrder::new(labeled.n, b, mix(spec.seed, LABELED_STREAM)),
             unlabeled_order: BatchOrder::new(n, b * s.mu, mix(spec.seed, UNLABELED_STREAM)),
             weak: Augment {
@@ -645,6 +658,10 @@ impl Task for SslTask {
             self.log_error = Some(e);
         }
         Evaluation { extra, ..test }
+    }
+
+    fn saved_model(&self) -> Option<ModelConfig> {
+        Some(self.saved.clone())
     }
 
     fn epochs(&self, steps: u64) -> f64 {

@@ -44,7 +44,8 @@ pub enum Residual {
 
 /// A MobileNetV2 before the input and class counts are known; the paper's network (Table 2,
 /// width 1.0, 224x224, linear bottlenecks, shortcuts between bottlenecks) by default.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NetConfig {
     pub width_multiplier: f64,
     pub resolution: usize,
