@@ -441,3 +441,61 @@ fn kill_then_resume_saves_the_same_final_and_best() {
     let b = saved_models(&reference_dir, &scratch.path().join("reference"));
     assert_eq!(a, b);
 }
+
+/// The other kinds' models: convolutional nets on corrupted and whitened images (random_labels)
+/// and MobileNetV2 on resized ones; `final` gives each run's last evaluation to the bit.
+#[test]
+fn eval_reproduces_the_last_evaluation_of_every_kind_that_saves_a_model() {
+    for (spec, variants) in [
+        (
+            "random_labels_tiny",
+            &["gaussian", "shuffled-pixels", "alexnet-crop"][..],
+        ),
+        ("mobilenet_tiny", &["linear-s1"][..]),
+        ("ssl_reweight_tiny", &["learned-s1"][..]),
+    ] {
+        let results = tempfile::tempdir().unwrap();
+        let path = repo().join(format!("experiments/smoke/{spec}.toml"));
+        let out = run(&[
+            "run",
+            path.to_str().unwrap(),
+            "-q",
+            "--results",
+            results.path().to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{spec}: {}", stderr(&out));
+        let dir = only_run_dir(results.path(), spec);
+        for v in variants {
+            let out = eval(&[dir.to_str().unwrap(), "--variant", v]);
+            assert!(out.status.success(), "{spec} {v}: {}", stderr(&out));
+            let name = std::fs::read_dir(dir.join(v).join("eval"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .find(|n| !n.ends_with("-confusion.csv"))
+                .unwrap();
+            let scores = read_csv(&dir.join(v).join("eval").join(name))
+                .pop()
+                .unwrap();
+            let last = last_metrics(&dir, v);
+            assert_eq!(scores["accuracy"], last["test_accuracy"], "{spec} {v}");
+            assert_eq!(scores["loss"], last["test_loss"], "{spec} {v}");
+        }
+    }
+    // expressivity constructs its net without the training loop: there is no model to save.
+    let results = tempfile::tempdir().unwrap();
+    let path = repo().join("experiments/smoke/expressivity_tiny.toml");
+    let out = run(&["run", path.to_str().unwrap(), "-q", "--results"]
+        .iter()
+        .copied()
+        .chain([results.path().to_str().unwrap()])
+        .collect::<Vec<_>>());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = only_run_dir(results.path(), "expressivity_tiny");
+    let out = eval(&[dir.to_str().unwrap(), "--variant", "true-labels"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("its kind saves no model"),
+        "{}",
+        stderr(&out)
+    );
+}
