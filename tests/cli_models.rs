@@ -499,3 +499,46 @@ fn eval_reproduces_the_last_evaluation_of_every_kind_that_saves_a_model() {
         stderr(&out)
     );
 }
+
+#[test]
+fn best_follows_train_monitor_and_its_mode() {
+    let results = tempfile::tempdir().unwrap();
+    let dir = run_tiny(
+        results.path(),
+        &["train.monitor=test_loss", "train.monitor_mode=min"],
+    );
+    let rows = read_csv(&dir.join("baseline/metrics.csv"));
+    let lowest = rows
+        .iter()
+        .min_by(|a, b| {
+            let v = |r: &std::collections::HashMap<String, String>| -> f64 {
+                r["test_loss"].parse().unwrap()
+            };
+            v(a).total_cmp(&v(b))
+        })
+        .unwrap();
+    let best = json(&dir.join("baseline/model/best/saved.json"));
+    assert_eq!(best["monitor"], "test_loss");
+    assert_eq!(best["mode"], "min");
+    assert_eq!(best["step"].to_string(), lowest["step"]);
+    assert_eq!(best["value"].to_string(), lowest["test_loss"]);
+
+    let out = run(&[
+        "run",
+        tiny_spec().to_str().unwrap(),
+        "-q",
+        "--results",
+        results.path().to_str().unwrap(),
+        "--set",
+        "train.monitor=test_acc",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(
+            "train.monitor: `test_acc` is not a metrics.csv column of this kind (did you mean \
+             `test_accuracy`?)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
