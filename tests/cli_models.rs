@@ -5,8 +5,6 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use burn::prelude::*;
 use burn::store::ModuleSnapshot;
@@ -396,38 +394,8 @@ fn kill_then_resume_saves_the_same_final_and_best() {
     let reference_metrics = std::fs::read(reference_dir.join("bn/metrics.csv")).unwrap();
 
     let results = tempfile::tempdir().unwrap();
-    let mut cmd = runner();
-    cmd.args(["run", tiny_spec().to_str().unwrap(), "-q", "--results"])
-        .arg(results.path());
-    for s in sets {
-        cmd.args(["--set", s]);
-    }
-    let mut child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Killed (SIGKILL) once the BN variant has a best model and a checkpoint.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let killed_mid_run = loop {
-        let dirs: Vec<_> = std::fs::read_dir(results.path().join("tiny"))
-            .map(|d| d.map(|e| e.unwrap().path()).collect())
-            .unwrap_or_default();
-        if let Some(dir) = dirs.first() {
-            let ck = dir.join("bn/checkpoints");
-            if ck.is_dir() && std::fs::read_dir(&ck).unwrap().count() > 0 {
-                child.kill().unwrap();
-                break !dir.join("bn/result.json").exists();
-            }
-        }
-        if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
-            break false;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    child.wait().unwrap();
-    assert!(killed_mid_run, "the run finished before it could be killed");
-    let dir = only_run_dir(results.path(), "tiny");
+    // Killed once the BN variant has a best model and a checkpoint.
+    let dir = run_tiny_killed_in_bn(results.path(), &sets);
     assert!(!dir.join("bn/model/final").exists());
     let resumed = run(&["resume", dir.to_str().unwrap(), "-q"]);
     assert!(resumed.status.success(), "{}", stderr(&resumed));

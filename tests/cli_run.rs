@@ -176,67 +176,17 @@ fn same_spec_seed_and_threads_give_identical_metrics() {
 #[test]
 fn killed_run_resumes_to_the_same_metrics() {
     let results = tempfile::tempdir().unwrap();
-    let res = results.path().to_str().unwrap();
-    let spec = tiny_spec();
     // Long enough to be killed mid-way, with dropout so the device RNG matters too.
     let sets = [
-        "--set",
         "train.steps=4000",
-        "--set",
         "train.checkpoint_every=300",
-        "--set",
         "eval.every=100",
-        "--set",
         "model.dropout=0.2",
     ];
     let reference = tempfile::tempdir().unwrap();
-    let full = run(&[
-        &[
-            "run",
-            spec.to_str().unwrap(),
-            "-q",
-            "--results",
-            reference.path().to_str().unwrap(),
-        ][..],
-        &sets,
-    ]
-    .concat());
-    assert!(full.status.success(), "{}", stderr(&full));
-    let reference_dir = only_run_dir(reference.path(), "tiny");
+    let reference_dir = run_tiny(reference.path(), &sets);
 
-    let mut child = runner()
-        .args(
-            [
-                &["run", spec.to_str().unwrap(), "-q", "--results", res][..],
-                &sets,
-            ]
-            .concat(),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Kill it once the BN variant (the second) has a checkpoint: mid-run, after work to keep.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let killed_mid_run = loop {
-        let dirs: Vec<_> = std::fs::read_dir(results.path().join("tiny"))
-            .map(|d| d.map(|e| e.unwrap().path()).collect())
-            .unwrap_or_default();
-        if let Some(dir) = dirs.first() {
-            let ck = dir.join("bn/checkpoints");
-            if ck.is_dir() && std::fs::read_dir(&ck).unwrap().count() > 0 {
-                child.kill().unwrap();
-                break !dir.join("bn/result.json").exists();
-            }
-        }
-        if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
-            break false;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    child.wait().unwrap();
-    assert!(killed_mid_run, "the run finished before it could be killed");
-    let dir = only_run_dir(results.path(), "tiny");
+    let dir = run_tiny_killed_in_bn(results.path(), &sets);
     assert!(!dir.join("bn/result.json").exists());
     // A second name for the killed run's metrics.csv: resume must put a new file in its place
     // (written beside it, then renamed), not truncate and rewrite this one, which a kill

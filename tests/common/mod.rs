@@ -2,7 +2,8 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -42,6 +43,43 @@ pub fn run_tiny(results: &Path, sets: &[&str]) -> PathBuf {
     }
     let out = cmd.output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
+    only_run_dir(results, "tiny")
+}
+
+/// Starts the tiny smoke spec into `results` with each of `sets` as a `--set` and kills it
+/// (SIGKILL) once its BN variant (the second) has a checkpoint and before it finishes: mid-run,
+/// with work to keep. Returns the killed run's directory.
+pub fn run_tiny_killed_in_bn(results: &Path, sets: &[&str]) -> PathBuf {
+    let mut cmd = runner();
+    cmd.args(["run", tiny_spec().to_str().unwrap(), "-q", "--results"])
+        .arg(results);
+    for s in sets {
+        cmd.args(["--set", s]);
+    }
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let killed_mid_run = loop {
+        let dirs: Vec<_> = std::fs::read_dir(results.join("tiny"))
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        if let Some(dir) = dirs.first() {
+            let ck = dir.join("bn/checkpoints");
+            if ck.is_dir() && std::fs::read_dir(&ck).unwrap().count() > 0 {
+                child.kill().unwrap();
+                break !dir.join("bn/result.json").exists();
+            }
+        }
+        if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    child.wait().unwrap();
+    assert!(killed_mid_run, "the run finished before it could be killed");
     only_run_dir(results, "tiny")
 }
 
