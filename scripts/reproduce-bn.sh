@@ -19,30 +19,8 @@ cd "$(dirname "$0")/.."
 SEEDS=${SEEDS:-3}
 JOBS=${JOBS:-2}
 OUT=${OUT:-results/reproduce/bn}
-cargo build --release --quiet
-runner=target/release/runner
+. scripts/lib/reproduce.sh
 
 specs=(experiments/bn.toml experiments/bn_lr.toml)
-datasets=$("$runner" data list)
-if grep -q '^fashion-mnist .*/' <<<"$datasets"; then
-    specs+=(experiments/bn_fashion.toml)
-else
-    echo "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist, or" \
-        "runner data fetch fashion-mnist): skipping experiments/bn_fashion.toml" >&2
-fi
-
-dirs=()
-claims=()
-for spec in "${specs[@]}"; do
-    dir="$OUT/$(basename "$spec" .toml)"
-    echo "== $spec: $SEEDS seed(s) into $dir" >&2
-    start=$(date +%s)
-    "$runner" sweep "$spec" --seeds "$SEEDS" --jobs "$JOBS" --dir "$dir" >/dev/null
-    echo "== $spec: $(( ($(date +%s) - start) / 60 )) min" >&2
-    dirs+=("$dir")
-    claims+=(--claims "$spec")
-done
-
-"$runner" report "${dirs[@]}" "${claims[@]}" --out "$OUT/report" >/dev/null
-echo "report: $OUT/report/report.md" >&2
-"$runner" report "${dirs[@]}" "${claims[@]}" --check
+with_fashion experiments/bn_fashion.toml && specs+=(experiments/bn_fashion.toml)
+reproduce "${specs[@]}"

@@ -21,32 +21,8 @@ SEEDS=${SEEDS:-3}
 TOY_SEEDS=${TOY_SEEDS:-5}
 JOBS=${JOBS:-1}
 OUT=${OUT:-results/reproduce/ssl_reweight}
-cargo build --release --quiet
-runner=target/release/runner
+. scripts/lib/reproduce.sh
 
-specs=(experiments/ssl_reweight.toml experiments/ssl_reweight_toy.toml)
-datasets=$("$runner" data list)
-if grep -q '^fashion-mnist .*/' <<<"$datasets"; then
-    specs+=(experiments/ssl_reweight_ood.toml)
-else
-    echo "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist, or" \
-        "runner data fetch fashion-mnist): skipping experiments/ssl_reweight_ood.toml" >&2
-fi
-
-dirs=()
-claims=()
-for spec in "${specs[@]}"; do
-    dir="$OUT/$(basename "$spec" .toml)"
-    seeds=$SEEDS
-    [ "$spec" = experiments/ssl_reweight_toy.toml ] && seeds=$TOY_SEEDS
-    echo "== $spec: $seeds seed(s) into $dir" >&2
-    start=$(date +%s)
-    "$runner" sweep "$spec" --seeds "$seeds" --jobs "$JOBS" --dir "$dir" >/dev/null
-    echo "== $spec: $(( ($(date +%s) - start) / 60 )) min" >&2
-    dirs+=("$dir")
-    claims+=(--claims "$spec")
-done
-
-"$runner" report "${dirs[@]}" "${claims[@]}" --out "$OUT/report" >/dev/null
-echo "report: $OUT/report/report.md" >&2
-"$runner" report "${dirs[@]}" "${claims[@]}" --check
+specs=(experiments/ssl_reweight.toml "experiments/ssl_reweight_toy.toml:$TOY_SEEDS")
+with_fashion experiments/ssl_reweight_ood.toml && specs+=(experiments/ssl_reweight_ood.toml)
+reproduce "${specs[@]}"

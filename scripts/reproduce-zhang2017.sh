@@ -22,24 +22,7 @@ cd "$(dirname "$0")/.."
 SEEDS=${SEEDS:-3}
 JOBS=${JOBS:-2}
 OUT=${OUT:-results/reproduce/zhang2017}
-cargo build --release --quiet
-runner=target/release/runner
+. scripts/lib/reproduce.sh
 
-specs=(experiments/expressivity.toml experiments/random_labels.toml
-    experiments/random_labels_corruption.toml experiments/random_labels_table1.toml)
-
-dirs=()
-claims=()
-for spec in "${specs[@]}"; do
-    dir="$OUT/$(basename "$spec" .toml)"
-    echo "== $spec: $SEEDS seed(s) into $dir" >&2
-    start=$(date +%s)
-    "$runner" sweep "$spec" --seeds "$SEEDS" --jobs "$JOBS" --dir "$dir" >/dev/null
-    echo "== $spec: $(( ($(date +%s) - start) / 60 )) min" >&2
-    dirs+=("$dir")
-    claims+=(--claims "$spec")
-done
-
-"$runner" report "${dirs[@]}" "${claims[@]}" --out "$OUT/report" >/dev/null
-echo "report: $OUT/report/report.md" >&2
-"$runner" report "${dirs[@]}" "${claims[@]}" --check
+reproduce experiments/expressivity.toml experiments/random_labels.toml \
+    experiments/random_labels_corruption.toml experiments/random_labels_table1.toml
