@@ -1,7 +1,8 @@
-//! The claims can fail: tiny runs of experiments/smoke/claims_*.toml pass their claims as
-//! they are, and `runner report --check` exits 3 naming exactly the claims of the effect that
-//! a `--set` breaks on purpose (BN switched off in the `bn` variant; the random-label
-//! variant's labels left uncorrupted). Real binary, real data, seconds.
+//! The claims can fail: tiny runs of experiments/smoke/*claims*_tiny.toml pass their claims
+//! as they are, and `runner report --check` exits 3 naming exactly the claims of the effect
+//! that a `--set` breaks on purpose: BN switched off in the `bn` variant; the random-label
+//! variant's labels left uncorrupted; the SSL weights frozen; MobileNetV2's expansion factor
+//! halved. Real binary, real data, seconds.
 
 mod common;
 
@@ -80,6 +81,33 @@ fn random_label_claims_fail_when_the_labels_are_not_corrupted() {
         &[
             "Fig. 1a: random labels take at least 1.5x the steps of true labels to fit",
             "Table 1: trained on random labels, test accuracy is chance (10%, within 5 points)",
+        ],
+    );
+}
+
+#[test]
+fn ssl_claims_fail_when_the_weights_are_frozen() {
+    // A step size of 1e-9 leaves every weight at 1: wrong pseudo-labels keep the weight of
+    // right ones, and the "learned" boundary is the uniform one.
+    assert_breaking_fails(
+        "ssl_reweight_claims_tiny.toml",
+        &["ssl.weight_lr=1e-9"],
+        &[
+            "Toy: points with a wrong pseudo-label end with learned weights far below those of the rest",
+            "Toy: the boundary learned with the weights is more accurate than with uniform weights",
+        ],
+    );
+}
+
+#[test]
+fn mobilenet_claims_fail_when_the_expansion_factor_is_wrong() {
+    // Table 2's rows with t = 3 instead of 6: the count claims must see the smaller network.
+    assert_breaking_fails(
+        "mobilenet_claims_tiny.toml",
+        &["mobilenet.rows=[[1,16,1,1],[3,24,2,2],[3,32,3,2],[3,64,4,2],[3,96,3,1],[3,160,3,2],[3,320,1,1]]"],
+        &[
+            "Table 4: MobileNetV2 1.0 at 224 costs 300M multiply-adds (within 1%)",
+            "Reference table: MobileNetV2 1.4 at 224 costs 582M multiply-adds (within 1%)",
         ],
     );
 }
