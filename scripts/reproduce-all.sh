@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces every paper that has a scripts/reproduce-<paper>.sh, one after the other, each
-# sweep then report with its claims checked; then prints one claim table over all results.
+# sweep then report with its claims checked; then prints the claim table over all results and
+# the scorecard (`runner report --scorecard`: one row per paper with its claims, PASS, FAIL and
+# the minutes its runs took), and the total wall time.
 #
 # Total time on the 2-core reference machine: ~32 min (reproduce-bn.sh, 3 seeds; 13 min with
 # SEEDS=1). Each paper's script states its own time; papers added later add theirs.
@@ -11,6 +13,7 @@ cd "$(dirname "$0")/.."
 OUT_ROOT=${OUT:-results/reproduce}
 status=0
 dirs=()
+all_start=$(date +%s)
 for script in scripts/reproduce-*.sh; do
     [ "$script" = scripts/reproduce-all.sh ] && continue
     paper=$(basename "$script" .sh)
@@ -25,4 +28,7 @@ for script in scripts/reproduce-*.sh; do
 done
 echo "==== all claims" >&2
 target/release/runner report "${dirs[@]}" --check || true
+echo "==== scorecard" >&2
+target/release/runner report "${dirs[@]}" --scorecard 2>/dev/null || true
+echo "total wall time: $(( ($(date +%s) - all_start) / 60 )) min" >&2
 exit "$status"

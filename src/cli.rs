@@ -102,6 +102,10 @@ pub enum Command {
         /// Also write report.md, report.csv, claims.csv and plots/*.svg here.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Print one row per paper instead (claims, PASS, FAIL, MISSING, run minutes); with
+        /// --check, exit 3 when a claim FAILs.
+        #[arg(long)]
+        scorecard: bool,
     },
     /// Score a saved model of a run (final, best or a kept checkpoint) on its test set or on
     /// a compatible one: accuracy, loss and the confusion matrix, printed and written as CSV

@@ -104,7 +104,9 @@ fn mobilenet_claims_fail_when_the_expansion_factor_is_wrong() {
     // Table 2's rows with t = 3 instead of 6: the count claims must see the smaller network.
     assert_breaking_fails(
         "mobilenet_claims_tiny.toml",
-        &["mobilenet.rows=[[1,16,1,1],[3,24,2,2],[3,32,3,2],[3,64,4,2],[3,96,3,1],[3,160,3,2],[3,320,1,1]]"],
+        &[
+            "mobilenet.rows=[[1,16,1,1],[3,24,2,2],[3,32,3,2],[3,64,4,2],[3,96,3,1],[3,160,3,2],[3,320,1,1]]",
+        ],
         &[
             "Table 4: MobileNetV2 1.0 at 224 costs 300M multiply-adds (within 1%)",
             "Reference table: MobileNetV2 1.4 at 224 costs 582M multiply-adds (within 1%)",

@@ -620,3 +620,61 @@ fn report_html_of_a_real_run_holds_its_manifest_facts_and_spec() {
     assert!(html.contains("<p class=\"scorecard\">2 PASS, 0 FAIL, 0 MISSING</p>"));
     assert_eq!(html.matches("<svg ").count(), 1);
 }
+
+/// `--scorecard` folds the claims of real runs of three papers into one row each, in the
+/// registry's order, with a total; `--check` beside it still exits 3 on a FAIL.
+#[test]
+fn scorecard_has_one_row_per_paper_with_its_claim_counts() {
+    let results = tempfile::tempdir().unwrap();
+    let smoke = repo().join("experiments/smoke");
+    let run_smoke = |spec: &str, sets: &[&str]| {
+        let path = smoke.join(spec);
+        let mut args = vec!["run", path.to_str().unwrap(), "-q", "--threads", "1"];
+        args.extend(["--results", results.path().to_str().unwrap()]);
+        for s in sets {
+            args.extend(["--set", s]);
+        }
+        let out = run(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    run_smoke("claims_bn_tiny.toml", &[]);
+    run_smoke("ssl_reweight_claims_tiny.toml", &[]);
+    // Broken on purpose: both of its claims FAIL.
+    run_smoke(
+        "mobilenet_claims_tiny.toml",
+        &[
+            "mobilenet.rows=[[1,16,1,1],[3,24,2,2],[3,32,3,2],[3,64,4,2],[3,96,3,1],[3,160,3,2],[3,320,1,1]]",
+        ],
+    );
+    let dir = results.path().to_str().unwrap();
+    let out = run(&["report", dir, "--scorecard"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    let rows: Vec<Vec<String>> = table
+        .lines()
+        .skip(2)
+        .map(|l| l.split('|').map(|c| c.trim().to_string()).collect())
+        .collect();
+    let names: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Ioffe & Szegedy 2015, Batch Normalization",
+            "Sandler et al. 2018, MobileNetV2",
+            "Ren, Yeh & Schwing 2020, Not All Unlabeled Data are Equal",
+            "all"
+        ],
+        "{table}"
+    );
+    let counts = |r: &[String]| r[2..6].join(" ");
+    assert_eq!(counts(&rows[0]), "2 2 0 0", "{table}");
+    assert_eq!(counts(&rows[1]), "2 0 2 0", "{table}");
+    assert_eq!(counts(&rows[2]), "2 2 0 0", "{table}");
+    assert_eq!(counts(&rows[3]), "6 4 2 0", "{table}");
+    let minutes: f64 = rows[3][6].parse().unwrap();
+    assert!((0.0..5.0).contains(&minutes), "{table}");
+
+    let out = run(&["report", dir, "--scorecard", "--check"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(stdout(&out), table);
+}

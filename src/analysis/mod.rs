@@ -6,3 +6,4 @@ pub mod claims;
 pub mod document;
 pub mod html;
 pub mod plots;
+pub mod scorecard;

@@ -53,7 +53,8 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             claims,
             format,
             out,
-        } => report::report(&dirs, check, &claims, format, out.as_deref()),
+            scorecard,
+        } => report::report(&dirs, check, scorecard, &claims, format, out.as_deref()),
         Command::Eval {
             run_dir,
             variant,

@@ -7,6 +7,7 @@ use crate::cli::ReportFormat;
 pub fn report(
     dirs: &[PathBuf],
     check: bool,
+    scorecard: bool,
     claims: &[PathBuf],
     format: ReportFormat,
     out: Option<&Path>,
@@ -25,7 +26,10 @@ pub fn report(
     for w in &doc.warnings {
         eprintln!("warning: {w}");
     }
-    if check {
+    if scorecard {
+        let scores = crate::analysis::scorecard::score(&doc.collection);
+        print!("{}", crate::analysis::scorecard::markdown(&scores));
+    } else if check {
         print!("{}", crate::analysis::claims::markdown(&doc.claims));
     } else {
         match format {
