@@ -10,6 +10,7 @@ use burn::prelude::*;
 use crate::config::{self, LoadedSpec, Variant};
 use crate::data::DataOptions;
 use crate::kinds::{self, Context, Datasets, KindResult};
+use crate::run::finished;
 use crate::run::manifest::{self, Manifest};
 use crate::run::progress::{self, Mode, VariantProgress};
 use crate::run::progress_file::{ProgressFile, Tee};
@@ -190,11 +191,19 @@ fn execute(
     let count = loaded.variants.len();
     for (index, variant) in loaded.variants.iter().enumerate() {
         let vdir = run_dir::variant_dir(dir, &variant.name)?;
-        let done = vdir.join("result.json");
-        if done.exists() {
-            rows.push(SummaryRow::read(&done)?);
-            histories.push(None);
-            continue;
+        if finished::claims_done(&vdir) {
+            match finished::read(&vdir) {
+                Ok(row) => {
+                    rows.push(row);
+                    histories.push(None);
+                    continue;
+                }
+                Err(why) => eprintln!(
+                    "warning: variant {}: {why}; training it again from its newest intact \
+                     checkpoint (deterministic: the same results)",
+                    variant.name
+                ),
+            }
         }
         crate::util::fs::create_dir_all(&vdir)?;
         let name = opts.device.as_deref().unwrap_or(&variant.spec.device);
@@ -227,7 +236,7 @@ fn execute(
         let result = (kinds::find(&variant.spec.kind)?.run)(&variant.spec, &mut ctx)?;
         let row = summary_row(variant, &result);
         observer.finish(&row.text("status"));
-        row.write(&done)?;
+        finished::write(&vdir, &row)?;
         rows.push(row);
         histories.push(Some(result.outcome.history));
     }

@@ -160,18 +160,19 @@ impl SummaryRow {
         self.0.iter().filter(|(k, _)| k.starts_with("paper_"))
     }
 
-    /// result.json: one object, columns in order, numbers as JSON numbers (non-finite ones
-    /// as strings), text as strings, missing values as null.
-    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+    /// result.json's bytes (written by [`crate::run::finished::write`]): one object, columns
+    /// in order, numbers as JSON numbers (non-finite ones as strings), text as strings,
+    /// missing values as null.
+    pub fn to_json_bytes(&self) -> anyhow::Result<Vec<u8>> {
         let object: serde_json::Map<String, serde_json::Value> = self
             .0
             .iter()
             .map(|(k, v)| (k.clone(), v.to_json()))
             .collect();
-        write_atomic(path, &serde_json::to_vec_pretty(&object)?)
+        Ok(serde_json::to_vec_pretty(&object)?)
     }
 
-    /// Reads result.json as [`SummaryRow::write`] writes it (or as a list of `[column, text]`
+    /// Reads result.json as [`SummaryRow::to_json_bytes`] writes it (or as a list of `[column, text]`
     /// pairs, as runs before 0.2 wrote it).
     pub fn read(path: &Path) -> anyhow::Result<Self> {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
@@ -183,7 +184,8 @@ impl SummaryRow {
                 .map(|(k, v)| (k, Value::from_json(&v)))
                 .collect(),
             other => {
-                let pairs: Vec<(String, String)> = serde_json::from_value(other)?;
+                let pairs: Vec<(String, String)> = serde_json::from_value(other)
+                    .map_err(|e| crate::user_error!("corrupt {}: {e}", path.display()))?;
                 pairs
                     .into_iter()
                     .map(|(k, v)| {

@@ -322,12 +322,8 @@ pub fn verify(
 /// of the first that is missing, not a plain name, or different, in words.
 pub(super) fn check_hashes(dir: &Path, files: &BTreeMap<String, String>) -> Result<(), String> {
     for (name, expected) in files {
-        let path = join_inside(dir, &[name]).map_err(|_| {
-            format!(
-                "its {SEAL} lists `{}`, not a file name",
-                name.escape_debug()
-            )
-        })?;
+        let path = join_inside(dir, &[name])
+            .map_err(|e| format!("its {SEAL} lists `{}`: {e:#}", name.escape_debug()))?;
         match sha256_file(&path) {
             Err(_) if !path.exists() => return Err(format!("{name} is missing")),
             Err(e) => return Err(format!("{e:#}")),

@@ -13,6 +13,11 @@ use anyhow::Context;
 /// result is provably inside `base`; every directory the tool creates under the results dir (run,
 /// variant, checkpoint dirs) is made through this, so a name that slipped past validation is an
 /// error here rather than a write elsewhere.
+///
+/// A component below `base` that exists as a symbolic link is refused too (a user error naming
+/// it): a variant or checkpoint folder replaced by a link to another disk would have every
+/// write and deletion land there. Links in `base` itself stay allowed (results/ may well be a
+/// link to a bigger disk), since the user chose that path.
 pub fn join_inside(base: &Path, names: &[&str]) -> anyhow::Result<PathBuf> {
     let mut out = base.to_path_buf();
     for name in names {
@@ -30,6 +35,15 @@ pub fn join_inside(base: &Path, names: &[&str]) -> anyhow::Result<PathBuf> {
             );
         }
         out.push(name);
+        if std::fs::symlink_metadata(&out).is_ok_and(|m| m.file_type().is_symlink()) {
+            crate::bail_user!(
+                "{} is a symbolic link; runner reads and writes below {} only through real \
+                 files and directories (links there could send writes and deletions anywhere): \
+                 replace the link by what it points to",
+                out.display(),
+                base.display()
+            );
+        }
     }
     debug_assert!(out.starts_with(base));
     Ok(out)
@@ -69,14 +83,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 pub struct FileLock(#[allow(dead_code)] File);
 
 /// Takes an exclusive lock on `path` (creating the file if needed), retrying for up to `wait`
-/// (a `status` probe holds a lock for a moment); `None` when another process holds it.
+/// (a `status` probe holds a lock for a moment); `None` when another process holds it. A lock
+/// file that is a symbolic link is refused (`O_NOFOLLOW`): a dangling one would have the file
+/// created wherever it points.
 pub fn try_lock(path: &Path, wait: Duration) -> anyhow::Result<Option<FileLock>> {
+    use std::os::unix::fs::OpenOptionsExt;
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
-        .with_context(|| format!("opening lock file {}", path.display()))?;
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => crate::user_error!(
+                "{} is a symbolic link; runner takes its locks only on a real file there: \
+                 remove the link",
+                path.display()
+            ),
+            _ => anyhow::Error::new(e).context(format!("opening lock file {}", path.display())),
+        })?;
     let deadline = Instant::now() + wait;
     loop {
         match file.try_lock() {
@@ -122,6 +147,50 @@ mod tests {
                 .to_string();
             assert!(err.contains("single path component"), "{bad:?}: {err}");
         }
+    }
+
+    #[test]
+    fn join_inside_refuses_a_symlink_below_base_but_not_one_in_base() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        // results/ is a link to another disk: allowed, the user chose it.
+        let disk = tmp.path().join("disk");
+        std::fs::create_dir_all(disk.join("run/bn")).unwrap();
+        let results = tmp.path().join("results");
+        std::os::unix::fs::symlink(&disk, &results).unwrap();
+        assert_eq!(
+            super::join_inside(&results, &["run", "bn", "metrics.csv"]).unwrap(),
+            results.join("run/bn/metrics.csv")
+        );
+        // A variant dir, or a file in it, replaced by a link pointing outside: refused.
+        std::os::unix::fs::symlink(&outside, disk.join("run/base")).unwrap();
+        std::os::unix::fs::symlink(outside.join("x"), disk.join("run/bn/metrics.csv")).unwrap();
+        for names in [
+            &["run", "base"][..],
+            &["run", "base", "checkpoints"],
+            &["run", "bn", "metrics.csv"],
+        ] {
+            let err = super::join_inside(&results, names).unwrap_err();
+            assert!(crate::error::is_user_error(&err), "{err}");
+            assert!(
+                err.to_string().contains("is a symbolic link"),
+                "{names:?}: {err}"
+            );
+        }
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_lock_file_that_is_a_symlink_is_refused_and_its_target_not_created() {
+        use std::time::Duration;
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("elsewhere");
+        let path = tmp.path().join(".lock");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let err = super::try_lock(&path, Duration::ZERO).err().unwrap();
+        assert!(err.to_string().contains("is a symbolic link"), "{err}");
+        assert!(!target.exists());
     }
 
     #[test]
