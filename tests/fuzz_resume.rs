@@ -304,7 +304,7 @@ fn cases(world: &World, rng: &mut Rng) -> Vec<Vec<Mutation>> {
             (0..n)
                 .map(|_| {
                     if rng.below(12) == 0 {
-                        Mutation::SwapCheckpoints(*rng.pick(&VARIANTS))
+                        Mutation::SwapCheckpoints(VARIANTS[rng.below(VARIANTS.len())])
                     } else {
                         let op = *rng.pick(&OPS);
                         on(op, rng.pick(&targets).as_str())
