@@ -259,7 +259,10 @@ fn a_damaged_or_forged_saved_model_is_refused() {
     let mut seal = json(&seal_path);
     seal["files"]["../../spec.toml"] = "00".into();
     std::fs::write(&seal_path, serde_json::to_vec(&seal).unwrap()).unwrap();
-    refused("a path in files.json", "not a file name");
+    refused(
+        "a path in files.json",
+        "its files.json lists `../../spec.toml`: refusing",
+    );
     std::fs::write(&seal_path, &seal_text).unwrap();
 
     std::fs::remove_dir_all(&model).unwrap();
