@@ -23,6 +23,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use runner::kinds::mobilenet_v2::arch;
+use runner::models::fast_conv::conv2d;
 use runner::models::mobilenet_v2::{Arch, ConvBn, ConvPlan, MobileNetV2, relu6};
 use runner::train::optimizer;
 
@@ -170,14 +171,14 @@ fn main() -> anyhow::Result<()> {
             kind,
             0,
             time_ms(reps, || {
-                let _ = inner.conv.forward(x_inner.clone());
+                let _ = conv2d(&inner.conv, x_inner.clone());
             }),
         );
         add(
             kind,
             1,
             time_ms(reps, || {
-                let _ = layer.conv.forward(x.clone()).backward();
+                let _ = conv2d(&layer.conv, x.clone()).backward();
             }),
         );
         // The weight gradient alone: the input does not require a gradient.
@@ -186,7 +187,7 @@ fn main() -> anyhow::Result<()> {
             kind,
             2,
             time_ms(reps, || {
-                let _ = layer.conv.forward(x_const.clone()).backward();
+                let _ = conv2d(&layer.conv, x_const.clone()).backward();
             }),
         );
         let o = plan.out_size;

@@ -14,6 +14,7 @@ use burn::tensor::activation::relu;
 use super::alexnet_small::{pooled, scaled};
 use super::batch_norm::BatchNorm;
 use super::count::Sizes;
+use super::fast_conv::conv2d;
 
 /// The stem's channels at width 1.
 const STEM: usize = 96;
@@ -79,7 +80,7 @@ impl ConvModule {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let z = self.conv.forward(x);
+        let z = conv2d(&self.conv, x);
         relu(match &self.norm {
             Some(norm) => norm.forward(z),
             None => z,

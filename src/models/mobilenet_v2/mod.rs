@@ -14,6 +14,7 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 
 use super::batch_norm::BatchNorm;
+use super::fast_conv::conv2d;
 
 mod arch;
 
@@ -65,7 +66,7 @@ impl ConvBn {
     /// # Shapes
     /// - `x`: `[batch, in_channels, side, side]` -> `[batch, out_channels, side', side']`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = self.norm.forward(self.conv.forward(x));
+        let y = self.norm.forward(conv2d(&self.conv, x));
         if self.relu6 { relu6(y) } else { y }
     }
 }
