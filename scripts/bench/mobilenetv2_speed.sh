@@ -4,7 +4,7 @@
 # ratio runner/torch (absolute times drift on shared machines; judge the ratio), and with -l
 # where each spends the time. How to run it: docs/benchmarks.md.
 #
-# Usage: scripts/bench/mobilenetv2_speed.sh [-s SPEC] [-n STEPS] [-r REPEATS] [-t "THREADS..."] [-p] [-l] [--no-build]
+# Usage: scripts/bench/mobilenetv2_speed.sh [-s SPEC] [-n STEPS] [-r REPEATS] [-t "THREADS..."] [-p] [-l] [-b RUNNER] [--no-build]
 #   -s SPEC      a mobilenet_v2 spec; its first variant is timed (default experiments/mobilenetv2.toml)
 #   -n STEPS     timed training steps per run (default 20)
 #   -r REPEATS   runner/torch pairs per thread count (default 2)
@@ -14,6 +14,8 @@
 #   -l           also time every layer kind in isolation on both sides, at the smallest thread
 #                count (examples/mobilenet_profile.rs, mobilenetv2_torch.py --layers), and the
 #                CPU time of a whole step (steadier than wall time on a loaded machine)
+#   -b RUNNER    also time this other runner binary (a build from before a change) right after
+#                runner in every round, for a before/after ratio measured under the same load
 #   --no-build   skip `cargo build --release --examples`
 # Environment: PYTHON (default python3) must have torch installed (`pip install torch`);
 #   torch is a benchmark-only dependency, never a CI or test one.
@@ -36,6 +38,7 @@ THREADS="1 2"
 BUILD=1
 PASSIVE=0
 LAYERS=0
+BASELINE=
 PYTHON=${PYTHON:-python3}
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -45,6 +48,7 @@ while [[ $# -gt 0 ]]; do
     -t) THREADS=$2; shift 2 ;;
     -p) PASSIVE=1; shift ;;
     -l) LAYERS=1; shift ;;
+    -b) BASELINE=$(realpath "$2"); shift 2 ;;
     --no-build) BUILD=0; shift ;;
     -h|--help) bench_usage "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
@@ -66,16 +70,23 @@ RESOLVED="$WORK/resolved.toml"
 RESULTS="$WORK/results.tsv"   # threads  impl  images_per_sec
 : > "$RESULTS"
 
-run_runner() {  # threads
-  local t=$1 dir summary
+run_runner() {  # threads [binary label]
+  local t=$1 bin=${2:-$RUNNER} label=${3:-runner} dir summary
   dir=$(mktemp -d -p "$WORK")
-  "$RUNNER" run "$SPEC" --set "train.steps=$STEPS" --set "eval.every=$STEPS" \
+  "$bin" run "$SPEC" --set "train.steps=$STEPS" --set "eval.every=$STEPS" \
     --set train.checkpoint_every=0 --set data.test_limit=96 \
     --threads "$t" -q --results "$dir" > "$dir/stdout.txt"
   summary=$(find "$dir" -name summary.csv | head -n 1)
-  awk -F, -v t="$t" '
+  awk -F, -v t="$t" -v label="$label" '
     NR == 1 { for (i = 1; i <= NF; i++) if ($i == "images_per_sec") c = i; next }
-    NR == 2 { print t "\trunner\t" $c }' "$summary" >> "$RESULTS"
+    NR == 2 { print t "\t" label "\t" $c }' "$summary" >> "$RESULTS"
+}
+
+run_runners() {  # threads
+  run_runner "$1"
+  if [[ -n $BASELINE ]]; then
+    run_runner "$1" "$BASELINE" baseline
+  fi
 }
 
 run_torch() {  # threads label [ENV=VALUE...]
@@ -97,7 +108,7 @@ run_torches() {  # threads
   fi
 }
 
-interleave "$REPEATS" "$THREADS" run_runner run_torches
+interleave "$REPEATS" "$THREADS" run_runners run_torches
 
 echo
 echo "## MobileNetV2 training speed: runner vs PyTorch (CPU)"
@@ -117,7 +128,10 @@ for line in open(sys.argv[1]):
     runs.setdefault(int(t), {}).setdefault(impl, []).append(ips)
 med = lambda xs: statistics.median(float(x.rstrip("*")) for x in xs) if xs else float("nan")
 passive = any("torch_passive" in d for d in runs.values())
+baseline = any("baseline" in d for d in runs.values())
 head = ["threads", "runner images/s", "torch images/s", "runner/torch"]
+if baseline:
+    head += ["baseline images/s", "baseline/torch", "runner/baseline"]
 if passive:
     head += ["torch PASSIVE images/s", "runner/torch PASSIVE"]
 head += ["runs (runner; torch)"]
@@ -126,10 +140,13 @@ print("|" + "---|" * len(head))
 for t in sorted(runs):
     d = runs[t]
     r, p, q = d.get("runner", []), d.get("torch", []), d.get("torch_passive", [])
+    o = d.get("baseline", [])
     cells = [str(t), f"{med(r):.1f}", f"{med(p):.1f}", f"{med(r) / med(p):.2f}"]
+    if baseline:
+        cells += [f"{med(o):.1f}", f"{med(o) / med(p):.2f}", f"{med(r) / med(o):.2f}"]
     if passive:
         cells += [f"{med(q):.1f}", f"{med(r) / med(q):.2f}"]
-    cells += [" ".join(r) + "; " + " ".join(p + q)]
+    cells += [" ".join(r) + "; " + " ".join(p + q) + ("; baseline " + " ".join(o) if o else "")]
     print("| " + " | ".join(cells) + " |")
 PY
 
