@@ -3,8 +3,6 @@
 
 use std::path::Path;
 
-use anyhow::Context;
-
 use crate::util::fs::write_atomic;
 use crate::util::stats::mean_std;
 use crate::util::table::{Align, Column, Show, markdown_table};
@@ -172,11 +170,11 @@ impl SummaryRow {
         Ok(serde_json::to_vec_pretty(&object)?)
     }
 
-    /// Reads result.json as [`SummaryRow::to_json_bytes`] writes it (or as a list of `[column, text]`
-    /// pairs, as runs before 0.2 wrote it).
-    pub fn read(path: &Path) -> anyhow::Result<Self> {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let json: serde_json::Value = serde_json::from_slice(&bytes)
+    /// result.json's row from its bytes, read from `path` (named in errors), as
+    /// [`SummaryRow::to_json_bytes`] writes it (or as a list of `[column, text]` pairs, as runs
+    /// before 0.2 wrote it).
+    pub fn from_json_bytes(bytes: &[u8], path: &Path) -> anyhow::Result<Self> {
+        let json: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| crate::user_error!("corrupt {}: {e}", path.display()))?;
         let cells = match json {
             serde_json::Value::Object(map) => map
