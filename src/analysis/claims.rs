@@ -246,7 +246,9 @@ fn show(metric: &str, x: f64) -> String {
         return "never".into();
     }
     let plain = !metric.starts_with("drift of") && !metric.starts_with("steps to");
-    if plain && metric.contains("accuracy") && (0.0..=1.0).contains(&x) {
+    // Accuracies are fractions everywhere in runner; a bound scaled past 1 (1.1 × 91%) is
+    // still one, so it reads 100.06%, not 1.0006.
+    if plain && metric.contains("accuracy") {
         return format!("{:.2}%", 100.0 * x);
     }
     if x.abs() >= 1e6 {
@@ -385,7 +387,7 @@ fn judge(runs: &[Run], e: &Expect) -> ClaimResult {
                 let what = match r.times {
                     Some(t) => format!(
                         "{} × {shown_name} {} = {}",
-                        trim(t),
+                        ratio(t),
                         show(&other_name, v.mean),
                         show(&metric, mean)
                     ),
@@ -463,7 +465,7 @@ fn describe_checks(e: &Expect, metric: &str) -> String {
                     None => r.variant.clone(),
                 };
                 match r.times {
-                    Some(t) => format!("{} × {named}", trim(t)),
+                    Some(t) => format!("{} × {named}", ratio(t)),
                     None => named,
                 }
             }
@@ -474,6 +476,22 @@ fn describe_checks(e: &Expect, metric: &str) -> String {
         out.push("in every seed".into());
     }
     out.join(", ")
+}
+
+/// A ratio as people write it: `0.5`, `1.1`, and `1/14` for a bound written `0.071428571`
+/// (which three decimals would show as `0.071`, a bound it is not).
+fn ratio(t: f64) -> String {
+    let decimal = trim(t);
+    let exact = decimal
+        .parse::<f64>()
+        .is_ok_and(|d| (d - t).abs() <= 1e-12 * t.abs());
+    if !exact && t > 0.0 && t < 1.0 {
+        let inverse = 1.0 / t;
+        if inverse.round() >= 3.0 && (inverse - inverse.round()).abs() < 1e-6 * inverse {
+            return format!("1/{}", inverse.round());
+        }
+    }
+    decimal
 }
 
 fn trim(x: f64) -> String {
@@ -576,6 +594,11 @@ mod tests {
 
     /// Runs of seeds 1.. whose summary rows give each variant one column `accuracy`.
     fn runs(values: &[(&str, &[f64])]) -> Vec<Run> {
+        runs_of("accuracy", values)
+    }
+
+    /// Runs of seeds 1.. whose summary rows give each variant one column `column`.
+    fn runs_of(column: &str, values: &[(&str, &[f64])]) -> Vec<Run> {
         let seeds = values[0].1.len();
         (0..seeds)
             .map(|i| Run {
@@ -584,13 +607,13 @@ mod tests {
                 rows: values
                     .iter()
                     .map(|(v, xs)| {
-                        let row = [("accuracy".to_string(), xs[i].to_string())]
+                        let row = [(column.to_string(), xs[i].to_string())]
                             .into_iter()
                             .collect();
                         (v.to_string(), row)
                     })
                     .collect(),
-                columns: vec!["accuracy".into()],
+                columns: vec![column.into()],
                 manifest: crate::run::manifest::Manifest::new(
                     String::new(),
                     None,
@@ -672,12 +695,13 @@ mod tests {
 
     #[test]
     fn every_seed_counts_a_seed_without_a_value_as_not_holding() {
-        let mut r = runs(&[("bn", &[2.0, 3.0]), ("base", &[1.0, 1.0])]);
+        let mut r = runs_of("loss", &[("bn", &[2.0, 3.0]), ("base", &[1.0, 1.0])]);
         r[1].rows
             .get_mut("base")
             .unwrap()
-            .insert("accuracy".into(), String::new());
+            .insert("loss".into(), String::new());
         let mut e = claim("bn");
+        e.metric = "loss".into();
         e.every_seed = Some(true);
         e.above = Some(of("base", None));
         let j = judge(&r, &e);
@@ -690,8 +714,12 @@ mod tests {
     #[test]
     fn times_makes_a_ratio_bound() {
         // "14x fewer steps": at most 0.1 times the other's steps.
-        let r = runs(&[("bn", &[300.0, 340.0]), ("inception", &[3000.0, 3400.0])]);
+        let r = runs_of(
+            "steps",
+            &[("bn", &[300.0, 340.0]), ("inception", &[3000.0, 3400.0])],
+        );
         let mut e = claim("bn");
+        e.metric = "steps".into();
         e.at_most = Some(of("inception", Some(0.1)));
         let j = judge(&r, &e);
         assert_eq!(j.verdict, Verdict::Pass, "{j:?}");
@@ -704,6 +732,7 @@ mod tests {
         assert_eq!(judge(&r, &e).ours, "320 (2 of 2 seeds hold)");
         // With another metric, and on the MISSING row's description.
         let mut e = claim("bn");
+        e.metric = "steps".into();
         e.below = Some(Bound::Variant(Reference {
             metric: Some("accuracy".into()),
             ..match of("nope", Some(0.5)) {
@@ -730,5 +759,18 @@ mod tests {
         e.at_most = Some(of("inception", Some(0.5)));
         let j = judge(&r, &e);
         assert_eq!((j.verdict, j.ours.as_str()), (Verdict::Fail, "never"));
+    }
+
+    #[test]
+    fn ratios_and_scaled_accuracies_read_as_written() {
+        assert_eq!(ratio(1.0 / 14.0), "1/14");
+        assert_eq!(ratio(0.071428571), "1/14");
+        // 0.0714 is not 1/14: shown as the number it is.
+        assert_eq!(ratio(0.0714), "0.071");
+        assert_eq!(ratio(0.5), "0.5");
+        assert_eq!(ratio(1.1), "1.1");
+        assert_eq!(show("final_test_accuracy", 1.1 * 0.9097), "100.07%");
+        assert_eq!(show("final_test_accuracy", 0.9097), "90.97%");
+        assert_eq!(show("map", 0.5), "0.5000");
     }
 }
