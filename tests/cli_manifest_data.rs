@@ -78,3 +78,70 @@ fn a_run_with_data_dir_names_the_copy_it_read_from_any_working_directory() {
     let shipped = std::fs::canonicalize(repo().join("data/mnist-10k")).unwrap();
     assert_eq!(d["dir"], shipped.display().to_string());
 }
+
+/// A copy of the shipped mnist-10k under `root/mnist-10k`.
+fn copy_mnist(root: &Path) -> std::path::PathBuf {
+    let copy = root.join("mnist-10k");
+    std::fs::create_dir_all(&copy).unwrap();
+    for e in std::fs::read_dir(repo().join("data/mnist-10k")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, copy.join(p.file_name().unwrap())).unwrap();
+    }
+    copy
+}
+
+#[test]
+fn resume_compares_the_data_by_its_bytes_not_by_where_it_lies() {
+    let t = tempfile::tempdir().unwrap();
+    let first = copy_mnist(&t.path().join("first"));
+    let results = t.path().join("res");
+    let dir = run_from(
+        t.path(),
+        &["--data-dir", t.path().join("first").to_str().unwrap()],
+    );
+    assert!(dir.starts_with(&results));
+    let finished = std::fs::read(dir.join("bn/metrics.csv")).unwrap();
+    let accuracies = |dir: &Path| -> Vec<String> {
+        read_csv(&dir.join("summary.csv"))
+            .iter()
+            .map(|r| r["final_test_accuracy"].clone())
+            .collect()
+    };
+    let summary = accuracies(&dir);
+    // As if killed before bn finished; and the data moved (another clone, another machine).
+    std::fs::remove_file(dir.join("bn/result.json")).unwrap();
+    std::fs::rename(t.path().join("first"), t.path().join("moved")).unwrap();
+    assert!(!first.exists());
+    let resume = |data: &str| {
+        runner()
+            .args(["resume", dir.to_str().unwrap(), "-q", "--data-dir", data])
+            .env_remove("RUNNER_DATA")
+            .output()
+            .unwrap()
+    };
+    let out = resume(t.path().join("moved").to_str().unwrap());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::read(dir.join("bn/metrics.csv")).unwrap() == finished);
+    assert_eq!(accuracies(&dir), summary);
+
+    // Data with other bytes than the run started on is refused, naming the file, and
+    // nothing is touched: here the manifest says the run started on another labels file.
+    std::fs::remove_file(dir.join("bn/result.json")).unwrap();
+    let mut m = manifest(&dir);
+    let started = m["datasets"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|f| f[0].as_str().unwrap().contains("t10k-labels"))
+        .unwrap();
+    started[1] = "0".repeat(64).into();
+    std::fs::write(dir.join("manifest.json"), m.to_string()).unwrap();
+    let metrics_before = std::fs::read(dir.join("bn/metrics.csv")).unwrap();
+    let out = resume(t.path().join("moved").to_str().unwrap());
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("dataset files differ"), "{err}");
+    assert!(err.contains("t10k-labels-idx1-ubyte.gz"), "{err}");
+    assert!(std::fs::read(dir.join("bn/metrics.csv")).unwrap() == metrics_before);
+    assert!(!dir.join("bn/result.json").exists());
+}

@@ -132,11 +132,18 @@ pub fn resume_locked(lock: &RunLock, opts: &RunOptions) -> anyhow::Result<RunRep
     loaded.source = Some(spec_path);
     let datasets = preload(&loaded, opts)?;
     let now: Vec<(String, String)> = datasets.files();
-    if now != manifest.datasets {
+    if let Err(why) = same_data(&manifest.datasets, &now) {
         bail_user!(
-            "the dataset files differ from those this run started with (see {}); \
+            "the dataset files differ from those this run started with ({why}; see {}); \
              resuming would mix data — start a new run instead",
             dir.join("manifest.json").display()
+        );
+    }
+    if now != manifest.datasets {
+        progress::note(
+            opts.mode,
+            "the dataset files are found at another place than the run started with, \
+             with the same SHA-256 each: resuming on them",
         );
     }
     manifest.resumed.push(manifest::now());
@@ -144,6 +151,23 @@ pub fn resume_locked(lock: &RunLock, opts: &RunOptions) -> anyhow::Result<RunRep
     manifest.write(dir)?;
     progress::note(opts.mode, &format!("resuming {}", dir.display()));
     execute(&loaded, dir, manifest, &datasets, opts)
+}
+
+/// Whether the files read now hold the same bytes as those a run started with, wherever
+/// they lie: a run dir copied to another machine, or resumed from another clone or with
+/// another `--data-dir`, reads the same data from another path. Compared by SHA-256, so a
+/// file of the same name with other bytes is caught; the error names the first such file.
+fn same_data(started: &[(String, String)], now: &[(String, String)]) -> Result<(), String> {
+    let now_shas: std::collections::BTreeSet<&str> = now.iter().map(|(_, s)| s.as_str()).collect();
+    let started_shas: std::collections::BTreeSet<&str> =
+        started.iter().map(|(_, s)| s.as_str()).collect();
+    if let Some((file, _)) = started.iter().find(|(_, s)| !now_shas.contains(s.as_str())) {
+        return Err(format!("no file read now has the bytes of {file}"));
+    }
+    if let Some((file, _)) = now.iter().find(|(_, s)| !started_shas.contains(s.as_str())) {
+        return Err(format!("{file} was not read when the run started"));
+    }
+    Ok(())
 }
 
 fn resolved_header(loaded: &LoadedSpec) -> anyhow::Result<String> {
@@ -401,5 +425,37 @@ pub fn make_device(name: &str) -> anyhow::Result<Device> {
              `cargo build --release --features {name}`"
         )),
         other => Err(user_error!("{}", config::unknown_device(other))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_data;
+
+    fn files(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(f, s)| (f.to_string(), s.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_same_bytes_at_another_path_are_the_same_data_and_other_bytes_are_named() {
+        let started = files(&[("/a/mnist/train", "11"), ("/a/mnist/test", "22")]);
+        let moved = files(&[("/b/mnist/test", "22"), ("/b/mnist/train", "11")]);
+        assert_eq!(same_data(&started, &moved), Ok(()));
+        let edited = files(&[("/a/mnist/train", "11"), ("/a/mnist/test", "33")]);
+        assert_eq!(
+            same_data(&started, &edited),
+            Err("no file read now has the bytes of /a/mnist/test".into())
+        );
+        let more = files(&[
+            ("/a/mnist/train", "11"),
+            ("/a/mnist/test", "22"),
+            ("/x", "44"),
+        ]);
+        assert_eq!(
+            same_data(&started, &more),
+            Err("/x was not read when the run started".into())
+        );
     }
 }
