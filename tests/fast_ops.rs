@@ -1,9 +1,15 @@
 //! The project's fast conv ops against burn's own conv: forward output and every gradient
-//! (input, weight, bias) on random shapes, batch sizes 1 and odd included, to 1e-4 relative.
+//! (input, weight, bias) on random shapes, strides and batch sizes (1 and odd included), to
+//! 1e-4 relative; against finite differences; bit-identical at every thread count; and the
+//! routing that sends a model's convs to them.
 
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2dConfig;
 use burn::prelude::*;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
+use runner::models::depthwise::depthwise3x3;
+use runner::models::fast_conv::{Route, route};
 use runner::models::pointwise::conv1x1;
 
 /// Deterministic pseudo-random values in [-1, 1) (a 64-bit LCG's high bits).
@@ -46,6 +52,7 @@ fn conv1x1_matches_burns_conv_forward_and_backward() {
         (3, 8, 6, 5, 7),
         (2, 16, 24, 3, 3),
         (5, 1, 2, 1, 9),
+        (7, 12, 20, 1, 1),
     ];
     for (k, &(n, c, o, h, w)) in shapes.iter().enumerate() {
         for with_bias in [false, true] {
@@ -89,4 +96,238 @@ fn conv1x1_matches_burns_conv_forward_and_backward() {
             }
         }
     }
+}
+
+/// One conv's output and gradients (input, weight, bias) for a fixed upstream gradient.
+type Grads = (Vec<f32>, Vec<f32>, Vec<f32>, Option<Vec<f32>>);
+
+/// (batch, channels, height, width, stride): batch 1 and odd sizes, even and odd sides, a
+/// 1-pixel image, both strides.
+const DEPTHWISE_SHAPES: [(usize, usize, usize, usize, usize); 8] = [
+    (1, 3, 5, 5, 1),
+    (3, 4, 6, 7, 1),
+    (2, 5, 8, 8, 2),
+    (5, 2, 7, 9, 2),
+    (1, 1, 1, 1, 1),
+    (2, 3, 1, 4, 2),
+    (4, 16, 14, 14, 2),
+    (3, 8, 3, 2, 1),
+];
+
+fn depthwise_grads(
+    shape: (usize, usize, usize, usize, usize),
+    with_bias: bool,
+    seed: u64,
+    fast: bool,
+) -> Grads {
+    let (n, c, h, w, stride) = shape;
+    let device = Device::flex().autodiff();
+    let make = |shape: &[usize], s: u64| TensorData::new(random(shape, s), shape.to_vec());
+    let (ho, wo) = ((h - 1) / stride + 1, (w - 1) / stride + 1);
+    let x = Tensor::<4>::from_data(make(&[n, c, h, w], seed), &device).require_grad();
+    let wt = Tensor::<4>::from_data(make(&[c, 1, 3, 3], seed + 100), &device).require_grad();
+    let b = Tensor::<1>::from_data(make(&[c], seed + 200), &device).require_grad();
+    let bias = with_bias.then(|| b.clone());
+    let y = if fast {
+        depthwise3x3(x.clone(), wt.clone(), bias, stride)
+    } else {
+        conv2d(
+            x.clone(),
+            wt.clone(),
+            bias,
+            ConvOptions::new([stride, stride], [1, 1], [1, 1], c),
+        )
+    };
+    let dy = Tensor::<4>::from_data(make(&[n, c, ho, wo], seed + 300), &device);
+    let grads = (y.clone() * dy).sum().backward();
+    let g = |t: &Tensor<4>| values(t.grad(&grads).expect("a gradient"));
+    let gb = with_bias.then(|| values(b.grad(&grads).expect("a bias gradient")));
+    (values(y), g(&x), g(&wt), gb)
+}
+
+#[test]
+fn depthwise3x3_matches_burns_grouped_conv_forward_and_backward() {
+    for (k, &shape) in DEPTHWISE_SHAPES.iter().enumerate() {
+        for with_bias in [false, true] {
+            let seed = 10 * k as u64 + with_bias as u64;
+            let (y, dx, dw, db) = depthwise_grads(shape, with_bias, seed, true);
+            let (ry, rdx, rdw, rdb) = depthwise_grads(shape, with_bias, seed, false);
+            let at = format!("shape (n, c, h, w, stride) {shape:?}, bias {with_bias}");
+            assert_close(&format!("output, {at}"), &y, &ry);
+            assert_close(&format!("input gradient, {at}"), &dx, &rdx);
+            assert_close(&format!("weight gradient, {at}"), &dw, &rdw);
+            if let (Some(db), Some(rdb)) = (db, rdb) {
+                assert_close(&format!("bias gradient, {at}"), &db, &rdb);
+            }
+        }
+    }
+}
+
+/// Central differences in f64 of `L = Σ dy · op(x, w)` against the op's own gradients, for
+/// every input and weight element of small shapes (both strides).
+#[test]
+fn depthwise3x3_and_conv1x1_gradients_match_finite_differences() {
+    let device = Device::flex();
+    let loss = |x: &[f32],
+                w: &[f32],
+                dy: &[f32],
+                shape: (usize, usize, usize, usize),
+                stride: usize,
+                pointwise: bool|
+     -> f64 {
+        let (n, c, h, wd) = shape;
+        let xt = Tensor::<4>::from_data(TensorData::new(x.to_vec(), vec![n, c, h, wd]), &device);
+        let y = if pointwise {
+            let o = w.len() / c;
+            conv1x1(
+                xt,
+                Tensor::<4>::from_data(TensorData::new(w.to_vec(), vec![o, c, 1, 1]), &device),
+                None,
+            )
+        } else {
+            depthwise3x3(
+                xt,
+                Tensor::<4>::from_data(TensorData::new(w.to_vec(), vec![c, 1, 3, 3]), &device),
+                None,
+                stride,
+            )
+        };
+        values(y)
+            .iter()
+            .zip(dy)
+            .map(|(a, b)| *a as f64 * *b as f64)
+            .sum()
+    };
+    // (n, c, h, w, stride, pointwise outputs or 0 for depthwise)
+    for (k, &(n, c, h, wd, stride, outputs)) in [
+        (2, 3, 5, 4, 1, 0),
+        (1, 2, 6, 5, 2, 0),
+        (3, 1, 3, 3, 2, 0),
+        (2, 3, 3, 4, 1, 4),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let pointwise = outputs > 0;
+        let seed = 1000 + k as u64;
+        let x = random(&[n, c, h, wd], seed);
+        let w = if pointwise {
+            random(&[outputs, c], seed + 1)
+        } else {
+            random(&[c, 9], seed + 1)
+        };
+        let (ho, wo, oc) = if pointwise {
+            (h, wd, outputs)
+        } else {
+            ((h - 1) / stride + 1, (wd - 1) / stride + 1, c)
+        };
+        let dy = random(&[n, oc, ho, wo], seed + 2);
+
+        let ad = Device::flex().autodiff();
+        let xt = Tensor::<4>::from_data(TensorData::new(x.clone(), vec![n, c, h, wd]), &ad)
+            .require_grad();
+        let wshape = if pointwise {
+            vec![outputs, c, 1, 1]
+        } else {
+            vec![c, 1, 3, 3]
+        };
+        let wt = Tensor::<4>::from_data(TensorData::new(w.clone(), wshape), &ad).require_grad();
+        let y = if pointwise {
+            conv1x1(xt.clone(), wt.clone(), None)
+        } else {
+            depthwise3x3(xt.clone(), wt.clone(), None, stride)
+        };
+        let dyt = Tensor::<4>::from_data(TensorData::new(dy.clone(), vec![n, oc, ho, wo]), &ad);
+        let grads = (y * dyt).sum().backward();
+        let (gx, gw) = (
+            values(xt.grad(&grads).unwrap()),
+            values(wt.grad(&grads).unwrap()),
+        );
+
+        let eps = 1e-2f32;
+        let shape = (n, c, h, wd);
+        for (which, base, analytic) in [("input", &x, &gx), ("weight", &w, &gw)] {
+            for i in 0..base.len() {
+                let (mut plus, mut minus) = (base.clone(), base.clone());
+                plus[i] += eps;
+                minus[i] -= eps;
+                let (lp, lm) = if which == "input" {
+                    (
+                        loss(&plus, &w, &dy, shape, stride, pointwise),
+                        loss(&minus, &w, &dy, shape, stride, pointwise),
+                    )
+                } else {
+                    (
+                        loss(&x, &plus, &dy, shape, stride, pointwise),
+                        loss(&x, &minus, &dy, shape, stride, pointwise),
+                    )
+                };
+                let numeric = (lp - lm) / (2.0 * eps as f64);
+                assert!(
+                    (numeric - analytic[i] as f64).abs() <= 2e-3 * (1.0 + numeric.abs()),
+                    "case {k}: {which} gradient [{i}]: finite differences {numeric}, op {}",
+                    analytic[i]
+                );
+            }
+        }
+    }
+}
+
+/// The fixed partition: every output and gradient has the same bits at 1, 2 and 3 threads.
+#[test]
+fn depthwise3x3_is_bit_identical_across_thread_counts() {
+    let shape = (7, 12, 13, 11, 2);
+    let at = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| depthwise_grads(shape, true, 77, true))
+    };
+    let one = at(1);
+    for threads in [2, 3] {
+        let other = at(threads);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&one.0), bits(&other.0), "output at {threads} threads");
+        assert_eq!(
+            bits(&one.1),
+            bits(&other.1),
+            "input gradient at {threads} threads"
+        );
+        assert_eq!(
+            bits(&one.2),
+            bits(&other.2),
+            "weight gradient at {threads} threads"
+        );
+    }
+}
+
+/// MobileNetV2's convs reach the fast ops; a dilated, 5x5 or dense 3x3 conv stays burn's.
+#[test]
+fn convs_route_to_the_op_that_fits_them() {
+    let device = Device::flex().autodiff();
+    let x = Tensor::<4>::zeros([1, 8, 6, 6], &device);
+    let conv = |k: usize, groups: usize, stride: usize, pad: usize, dilation: usize| {
+        Conv2dConfig::new([8, 8], [k, k])
+            .with_groups(groups)
+            .with_stride([stride, stride])
+            .with_dilation([dilation, dilation])
+            .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+            .init(&device)
+    };
+    assert_eq!(route(&conv(1, 1, 1, 0, 1), &x), Route::Pointwise);
+    assert_eq!(route(&conv(3, 8, 1, 1, 1), &x), Route::Depthwise);
+    assert_eq!(route(&conv(3, 8, 2, 1, 1), &x), Route::Depthwise);
+    assert_eq!(route(&conv(3, 1, 1, 1, 1), &x), Route::Burn, "a dense 3x3");
+    assert_eq!(route(&conv(3, 8, 1, 1, 2), &x), Route::Burn, "dilation 2");
+    assert_eq!(route(&conv(5, 8, 1, 2, 1), &x), Route::Burn, "a 5x5");
+    assert_eq!(route(&conv(3, 8, 1, 0, 1), &x), Route::Burn, "no padding");
+    assert_eq!(
+        route(&conv(3, 2, 1, 1, 1), &x),
+        Route::Burn,
+        "groups of 4 channels"
+    );
+    // The depthwise conv of a MobileNetV2 model, on a model's input, takes the fast op.
+    let y = runner::models::fast_conv::conv2d(&conv(3, 8, 2, 1, 1), x);
+    assert_eq!(y.dims(), [1, 8, 3, 3]);
 }

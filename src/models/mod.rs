@@ -4,6 +4,8 @@ pub mod alexnet_small;
 pub mod batch_norm;
 pub mod classifier;
 pub mod count;
+#[cfg(feature = "flex")]
+pub mod depthwise;
 pub mod fast_conv;
 pub mod finite_sample;
 pub mod inception_small;

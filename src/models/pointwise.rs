@@ -29,6 +29,17 @@ pub fn conv1x1(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>) -> Tens
         weight.dims(),
         x.dims()
     );
+    if height * width == 1 {
+        // A 1x1 map (MobileNetV2's head at 28x28 input): one [N, C] x [C, O] matmul instead of
+        // N matrix-vector products, which burn-flex's batched gemm runs one by one.
+        let rows = x.reshape([batch, channels]);
+        let y = rows.matmul(weight.reshape([out_channels, in_channels]).transpose());
+        let y = match bias {
+            Some(b) => y + b.reshape([1, out_channels]),
+            None => y,
+        };
+        return y.reshape([batch, out_channels, 1, 1]);
+    }
     let maps = x.reshape([batch, channels, height * width]);
     let y = weight.reshape([1, out_channels, in_channels]).matmul(maps);
     let y = match bias {
