@@ -42,13 +42,14 @@ pub trait DepthwiseKernels: Backend {
         weight: FloatTensor<Self>,
         stride: usize,
     ) -> FloatTensor<Self>;
-    /// `(dL/dx, dL/dweight)` given `dL/dy`.
+    /// `(dL/dx, dL/dweight)` given `dL/dy`, each only where asked for.
     fn depthwise3x3_backward(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         grad_out: FloatTensor<Self>,
         stride: usize,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+        wanted: [bool; 2],
+    ) -> (Option<FloatTensor<Self>>, Option<FloatTensor<Self>>);
 }
 
 /// `x` convolved channel by channel with a `[C, 1, 3, 3]` `weight` (plus `bias`), padding 1.
@@ -111,11 +112,12 @@ impl<B: DepthwiseKernels, C: CheckpointStrategy> DepthwiseOps for Autodiff<B, C>
                 let (x, weight, stride) = ops.state;
                 let [node_x, node_w] = ops.parents;
                 let grad_out = grads.consume::<B>(&ops.node);
-                let (dx, dw) = B::depthwise3x3_backward(x, weight, grad_out, stride);
-                if let Some(node) = node_x {
+                let wanted = [node_x.is_some(), node_w.is_some()];
+                let (dx, dw) = B::depthwise3x3_backward(x, weight, grad_out, stride, wanted);
+                if let (Some(node), Some(dx)) = (node_x, dx) {
                     grads.register::<B>(node.id, dx);
                 }
-                if let Some(node) = node_w {
+                if let (Some(node), Some(dw)) = (node_w, dw) {
                     grads.register::<B>(node.id, dw);
                 }
             }
@@ -139,15 +141,16 @@ impl DepthwiseKernels for Flex {
     fn depthwise3x3_forward(x: FlexTensor, weight: FlexTensor, stride: usize) -> FlexTensor {
         let g = Geometry::of(&x, stride);
         let (x, w) = (f32s(&x), f32s(&weight));
-        let mut y = vec![0f32; g.n * g.c * g.ho * g.wo];
-        y.par_chunks_mut(g.ho * g.wo)
+        let (in_plane, out_plane) = (g.h * g.w, g.ho * g.wo);
+        let mut y = vec![0f32; g.n * g.c * out_plane];
+        y.par_chunks_mut(out_plane)
             .enumerate()
-            .for_each(|(plane, out)| {
+            .for_each_init(Vec::new, |padded, (plane, out)| {
                 let ch = plane % g.c;
-                let input = &x[plane * g.h * g.w..][..g.h * g.w];
-                g.forward_plane(input, &w[ch * 9..][..9], out);
+                pad(&x[plane * in_plane..][..in_plane], g.h, g.w, padded);
+                g.forward(padded, taps(&w, ch), out);
             });
-        g.tensor(y, [g.n, g.c, g.ho, g.wo])
+        tensor(y, [g.n, g.c, g.ho, g.wo])
     }
 
     fn depthwise3x3_backward(
@@ -155,35 +158,48 @@ impl DepthwiseKernels for Flex {
         weight: FlexTensor,
         grad_out: FlexTensor,
         stride: usize,
-    ) -> (FlexTensor, FlexTensor) {
+        [want_dx, want_dw]: [bool; 2],
+    ) -> (Option<FlexTensor>, Option<FlexTensor>) {
         let g = Geometry::of(&x, stride);
         let (x, w, dy) = (f32s(&x), f32s(&weight), f32s(&grad_out));
-        assert_eq!(dy.len(), g.n * g.c * g.ho * g.wo, "depthwise3x3: grad_out");
         let (in_plane, out_plane) = (g.h * g.w, g.ho * g.wo);
+        assert_eq!(dy.len(), g.n * g.c * out_plane, "depthwise3x3: grad_out");
 
-        let mut dx = vec![0f32; g.n * g.c * in_plane];
-        dx.par_chunks_mut(in_plane)
-            .enumerate()
-            .for_each(|(plane, dx)| {
-                let ch = plane % g.c;
-                g.input_grad_plane(&dy[plane * out_plane..][..out_plane], &w[ch * 9..][..9], dx);
-            });
-
-        let mut dw = vec![0f32; g.c * 9];
-        dw.par_chunks_mut(9).enumerate().for_each(|(ch, dw)| {
-            for n in 0..g.n {
-                let plane = n * g.c + ch;
-                g.weight_grad_plane(
-                    &x[plane * in_plane..][..in_plane],
-                    &dy[plane * out_plane..][..out_plane],
-                    dw,
-                );
-            }
+        let dx = want_dx.then(|| {
+            let mut dx = vec![0f32; g.n * g.c * in_plane];
+            dx.par_chunks_mut(in_plane).enumerate().for_each_init(
+                Vec::new,
+                |scratch, (plane, dx)| {
+                    let ch = plane % g.c;
+                    let dy = &dy[plane * out_plane..][..out_plane];
+                    g.input_grad(dy, taps(&w, ch), scratch, dx);
+                },
+            );
+            tensor(dx, [g.n, g.c, g.h, g.w])
         });
-        (
-            g.tensor(dx, [g.n, g.c, g.h, g.w]),
-            g.tensor(dw, [g.c, 1, 3, 3]),
-        )
+
+        let dw = want_dw.then(|| {
+            let mut dw = vec![0f32; g.c * 9];
+            dw.par_chunks_mut(9).enumerate().for_each_init(
+                || (Vec::new(), Vec::new()),
+                |(padded, sums), (ch, dw)| {
+                    // Per-tap running sums over every image's rows, in image order inside
+                    // one task: the same bits at any thread count.
+                    sums.clear();
+                    sums.resize(9 * g.wo, 0f32);
+                    for n in 0..g.n {
+                        let plane = n * g.c + ch;
+                        pad(&x[plane * in_plane..][..in_plane], g.h, g.w, padded);
+                        g.weight_grad(padded, &dy[plane * out_plane..][..out_plane], sums);
+                    }
+                    for (dw, tap) in dw.iter_mut().zip(sums.chunks_exact(g.wo)) {
+                        *dw = tap.iter().sum();
+                    }
+                },
+            );
+            tensor(dw, [g.c, 1, 3, 3])
+        });
+        (dx, dw)
     }
 }
 
@@ -194,6 +210,19 @@ fn f32s(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
         Some(values) => std::borrow::Cow::Borrowed(values),
         None => std::borrow::Cow::Owned(t.to_contiguous().as_slice::<f32>().unwrap().to_vec()),
     }
+}
+
+fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FlexTensor {
+    FlexTensor::new(
+        Bytes::from_elems(values),
+        Layout::contiguous(Shape::from(shape.to_vec())),
+        DType::F32,
+    )
+}
+
+/// Channel `ch`'s 9 weights, row-major.
+fn taps(w: &[f32], ch: usize) -> &[f32; 9] {
+    w[ch * 9..][..9].try_into().expect("9 taps")
 }
 
 /// Sizes of one depthwise 3x3 conv with padding 1.
@@ -223,127 +252,100 @@ impl Geometry {
         }
     }
 
-    fn tensor<const D: usize>(&self, values: Vec<f32>, shape: [usize; D]) -> FlexTensor {
-        let shape = Shape::from(shape.to_vec());
-        FlexTensor::new(
-            Bytes::from_elems(values),
-            Layout::contiguous(shape),
-            DType::F32,
-        )
+    /// The forward conv of one padded plane (see [`pad`]).
+    fn forward(&self, padded: &[f32], k: &[f32; 9], out: &mut [f32]) {
+        correlate(padded, self.w + 2, k, self.stride, out, self.wo);
     }
 
-    /// The output columns `ox` whose input column `ox·stride + kx - 1` lies inside the image.
-    fn columns(&self, kx: usize) -> std::ops::Range<usize> {
-        let first = usize::from(kx == 0); // ox = 0 reads column -1 when kx = 0
-        // the last ox with ox·stride + kx - 1 <= w - 1
-        let end = ((self.w + 1 - kx) / self.stride + 1).min(self.wo);
-        let end = if (end - 1) * self.stride + kx > self.w {
-            end - 1
-        } else {
-            end
-        };
-        first..end.max(first)
-    }
-
-    /// The input row feeding output row `oy` through kernel row `ky`, if inside the image.
-    fn input_row(&self, oy: usize, ky: usize) -> Option<usize> {
-        (oy * self.stride + ky)
-            .checked_sub(1)
-            .filter(|&iy| iy < self.h)
-    }
-
-    fn forward_plane(&self, x: &[f32], w: &[f32], y: &mut [f32]) {
-        let s = self.stride;
-        for oy in 0..self.ho {
-            let out = &mut y[oy * self.wo..][..self.wo];
+    /// `dL/dx` of one plane from its `dL/dy`. At stride 1 that is `dL/dy`, padded, correlated
+    /// with the flipped kernel; at stride 2 each output's gradient is scattered to its 9
+    /// inputs, row by row in a fixed order.
+    fn input_grad(&self, dy: &[f32], k: &[f32; 9], scratch: &mut Vec<f32>, dx: &mut [f32]) {
+        if self.stride == 1 {
+            pad(dy, self.ho, self.wo, scratch);
+            let mut flipped = *k;
+            flipped.reverse();
+            correlate(scratch, self.wo + 2, &flipped, 1, dx, self.w);
+            return;
+        }
+        let (s, pw) = (self.stride, self.w + 2);
+        scratch.clear();
+        scratch.resize((self.h + 2) * pw, 0.0);
+        for (oy, grad) in dy.chunks_exact(self.wo).enumerate() {
             for ky in 0..3 {
-                let Some(iy) = self.input_row(oy, ky) else {
-                    continue;
-                };
-                let row = &x[iy * self.w..][..self.w];
-                for kx in 0..3 {
-                    let k = w[ky * 3 + kx];
-                    let cols = self.columns(kx);
-                    if s == 1 {
-                        let shifted = &row[cols.start + kx - 1..cols.end + kx - 1];
-                        for (o, v) in out[cols].iter_mut().zip(shifted) {
-                            *o += k * v;
-                        }
-                    } else {
-                        for ox in cols {
-                            out[ox] += k * row[ox * s + kx - 1];
-                        }
-                    }
+                let row = &mut scratch[(oy * s + ky) * pw..][..pw];
+                let (k0, k1, k2) = (k[ky * 3], k[ky * 3 + 1], k[ky * 3 + 2]);
+                for (ox, &g) in grad.iter().enumerate() {
+                    let c = ox * s;
+                    row[c] += k0 * g;
+                    row[c + 1] += k1 * g;
+                    row[c + 2] += k2 * g;
                 }
             }
         }
-    }
-
-    fn input_grad_plane(&self, dy: &[f32], w: &[f32], dx: &mut [f32]) {
-        let s = self.stride;
-        for oy in 0..self.ho {
-            let grad = &dy[oy * self.wo..][..self.wo];
-            for ky in 0..3 {
-                let Some(iy) = self.input_row(oy, ky) else {
-                    continue;
-                };
-                let row = &mut dx[iy * self.w..][..self.w];
-                for kx in 0..3 {
-                    let k = w[ky * 3 + kx];
-                    let cols = self.columns(kx);
-                    if s == 1 {
-                        let shifted = &mut row[cols.start + kx - 1..cols.end + kx - 1];
-                        for (d, g) in shifted.iter_mut().zip(&grad[cols]) {
-                            *d += k * g;
-                        }
-                    } else {
-                        for ox in cols {
-                            row[ox * s + kx - 1] += k * grad[ox];
-                        }
-                    }
-                }
-            }
+        for (r, row) in dx.chunks_exact_mut(self.w).enumerate() {
+            row.copy_from_slice(&scratch[(r + 1) * pw + 1..][..self.w]);
         }
     }
 
-    /// Adds this plane's `Σ dy · x` for each of the 9 taps to `dw`.
-    fn weight_grad_plane(&self, x: &[f32], dy: &[f32], dw: &mut [f32]) {
-        let s = self.stride;
-        for (tap, dw) in dw.iter_mut().enumerate() {
-            let (ky, kx) = (tap / 3, tap % 3);
-            let cols = self.columns(kx);
-            let mut sum = 0f32;
-            for oy in 0..self.ho {
-                let Some(iy) = self.input_row(oy, ky) else {
-                    continue;
-                };
-                let row = &x[iy * self.w..][..self.w];
-                let grad = &dy[oy * self.wo..][..self.wo];
+    /// Adds one plane's `dy[oy][ox] · p[oy·s + ky][ox·s + kx]`, summed over `oy`, to
+    /// `sums[tap][ox]` (9 rows of `wo`): elementwise, so it vectorizes over `ox`; the caller
+    /// sums each tap's row at the end.
+    fn weight_grad(&self, padded: &[f32], dy: &[f32], sums: &mut [f32]) {
+        let (s, pw, wo) = (self.stride, self.w + 2, self.wo);
+        for (oy, grad) in dy.chunks_exact(wo).enumerate() {
+            for (tap, acc) in sums.chunks_exact_mut(wo).enumerate() {
+                let (ky, kx) = (tap / 3, tap % 3);
+                let row = &padded[(oy * s + ky) * pw + kx..];
                 if s == 1 {
-                    let shifted = &row[cols.start + kx - 1..cols.end + kx - 1];
-                    sum += dot(&grad[cols.clone()], shifted);
+                    for ((a, g), v) in acc.iter_mut().zip(grad).zip(&row[..wo]) {
+                        *a += g * v;
+                    }
                 } else {
-                    for ox in cols.clone() {
-                        sum += grad[ox] * row[ox * s + kx - 1];
+                    for (ox, (a, g)) in acc.iter_mut().zip(grad).enumerate() {
+                        *a += g * row[ox * s];
                     }
                 }
             }
-            *dw += sum;
         }
     }
 }
 
-/// A dot product in 8 fixed lanes, so the compiler vectorizes it and the order of the sums
-/// is the same on every run.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            lanes[i] += x[i] * y[i];
+/// `plane` (`rows` x `cols`) with a border of one zero on every side, into `padded`: the
+/// taps then need no bounds logic.
+fn pad(plane: &[f32], rows: usize, cols: usize, padded: &mut Vec<f32>) {
+    let pw = cols + 2;
+    padded.clear();
+    padded.resize((rows + 2) * pw, 0.0);
+    for (r, row) in plane.chunks_exact(cols).enumerate() {
+        padded[(r + 1) * pw + 1..][..cols].copy_from_slice(row);
+    }
+}
+
+/// `out[oy][ox] = Σ k[ky][kx] · p[oy·s + ky][ox·s + kx]`, `p` a padded plane with rows `pw`
+/// wide, `out` rows `wo` wide. One fixed expression per output, so the compiler vectorizes the
+/// stride-1 loop over `ox` and every run sums in the same order.
+fn correlate(p: &[f32], pw: usize, k: &[f32; 9], s: usize, out: &mut [f32], wo: usize) {
+    for (oy, out) in out.chunks_exact_mut(wo).enumerate() {
+        let r0 = &p[oy * s * pw..][..pw];
+        let r1 = &p[(oy * s + 1) * pw..][..pw];
+        let r2 = &p[(oy * s + 2) * pw..][..pw];
+        if s == 1 {
+            let (a0, a1, a2) = (&r0[..wo], &r0[1..wo + 1], &r0[2..wo + 2]);
+            let (b0, b1, b2) = (&r1[..wo], &r1[1..wo + 1], &r1[2..wo + 2]);
+            let (c0, c1, c2) = (&r2[..wo], &r2[1..wo + 1], &r2[2..wo + 2]);
+            for i in 0..wo {
+                out[i] = (k[0] * a0[i] + k[1] * a1[i] + k[2] * a2[i])
+                    + (k[3] * b0[i] + k[4] * b1[i] + k[5] * b2[i])
+                    + (k[6] * c0[i] + k[7] * c1[i] + k[8] * c2[i]);
+            }
+        } else {
+            for (i, o) in out.iter_mut().enumerate() {
+                let c = i * s;
+                *o = (k[0] * r0[c] + k[1] * r0[c + 1] + k[2] * r0[c + 2])
+                    + (k[3] * r1[c] + k[4] * r1[c + 1] + k[5] * r1[c + 2])
+                    + (k[6] * r2[c] + k[7] * r2[c + 1] + k[8] * r2[c + 2]);
+            }
         }
     }
-    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
-    lanes.iter().sum::<f32>() + tail
 }
