@@ -331,3 +331,151 @@ fn convs_route_to_the_op_that_fits_them() {
     let y = runner::models::fast_conv::conv2d(&conv(3, 8, 2, 1, 1), x);
     assert_eq!(y.dims(), [1, 8, 3, 3]);
 }
+
+/// (batch, channels, height, width): batch 1 with a map, 1x1 maps, odd sizes, a long plane.
+const BN_SHAPES: [(usize, usize, usize, usize); 6] = [
+    (1, 3, 4, 5),
+    (2, 4, 1, 1),
+    (5, 3, 3, 7),
+    (7, 2, 2, 2),
+    (3, 6, 14, 14),
+    (96, 5, 1, 1),
+];
+
+/// BatchNorm in training: output, batch mean and variance, and the gradients of x, gamma
+/// and beta for a fixed upstream gradient (our op, or burn's `batch_norm_train`).
+fn batch_norm_grads(shape: (usize, usize, usize, usize), seed: u64, fast: bool) -> Vec<Vec<f32>> {
+    let (n, c, h, w) = shape;
+    let device = Device::flex().autodiff();
+    let make = |shape: &[usize], s: u64| TensorData::new(random(shape, s), shape.to_vec());
+    // An offset and scale per element, so the statistics are not those of [-1, 1) noise.
+    let x = Tensor::<4>::from_data(make(&[n, c, h, w], seed), &device)
+        .mul_scalar(3.0)
+        .add_scalar(0.5)
+        .detach()
+        .require_grad();
+    let gamma = Tensor::<1>::from_data(make(&[c], seed + 1), &device).require_grad();
+    let beta = Tensor::<1>::from_data(make(&[c], seed + 2), &device).require_grad();
+    let (y, mean, var) = if fast {
+        runner::models::batch_norm_op::batch_norm_nchw_train(
+            x.clone(),
+            gamma.clone(),
+            beta.clone(),
+            1e-5,
+        )
+    } else {
+        let out =
+            burn::tensor::module::batch_norm_train(x.clone(), gamma.clone(), beta.clone(), 1e-5);
+        (out.output, out.mean, out.variance)
+    };
+    let dy = Tensor::<4>::from_data(make(&[n, c, h, w], seed + 3), &device);
+    let grads = (y.clone() * dy).sum().backward();
+    vec![
+        values(y),
+        values(mean),
+        values(var),
+        values(x.grad(&grads).expect("an input gradient")),
+        values(gamma.grad(&grads).expect("a gamma gradient")),
+        values(beta.grad(&grads).expect("a beta gradient")),
+    ]
+}
+
+#[test]
+fn batch_norm_op_matches_burns_batch_norm_train_forward_and_backward() {
+    let names = [
+        "output",
+        "mean",
+        "variance",
+        "input gradient",
+        "gamma gradient",
+        "beta gradient",
+    ];
+    for (k, &shape) in BN_SHAPES.iter().enumerate() {
+        let ours = batch_norm_grads(shape, 500 + k as u64, true);
+        let reference = batch_norm_grads(shape, 500 + k as u64, false);
+        for ((name, a), b) in names.iter().zip(&ours).zip(&reference) {
+            assert_close(&format!("{name}, shape (n, c, h, w) {shape:?}"), a, b);
+        }
+    }
+}
+
+/// Central differences in f64 of `L = Σ dy · BN(x)` against the op's gradients of x, gamma
+/// and beta (the batch statistics depend on x, which the input gradient must carry).
+#[test]
+fn batch_norm_op_gradients_match_finite_differences() {
+    let device = Device::flex();
+    let (n, c, h, w) = (3, 2, 2, 3);
+    let x = random(&[n, c, h, w], 900);
+    let gamma = random(&[c], 901);
+    let beta = random(&[c], 902);
+    let dy = random(&[n, c, h, w], 903);
+    let loss = |x: &[f32], gamma: &[f32], beta: &[f32]| -> f64 {
+        // On the plain flex device the op still takes the batch statistics.
+        let t = |v: &[f32], shape: Vec<usize>| TensorData::new(v.to_vec(), shape);
+        let (y, _, _) = runner::models::batch_norm_op::batch_norm_nchw_train(
+            Tensor::<4>::from_data(t(x, vec![n, c, h, w]), &device),
+            Tensor::<1>::from_data(t(gamma, vec![c]), &device),
+            Tensor::<1>::from_data(t(beta, vec![c]), &device),
+            1e-5,
+        );
+        values(y)
+            .iter()
+            .zip(&dy)
+            .map(|(a, b)| *a as f64 * *b as f64)
+            .sum()
+    };
+    let ad = Device::flex().autodiff();
+    let xt =
+        Tensor::<4>::from_data(TensorData::new(x.clone(), vec![n, c, h, w]), &ad).require_grad();
+    let gt = Tensor::<1>::from_data(TensorData::new(gamma.clone(), vec![c]), &ad).require_grad();
+    let bt = Tensor::<1>::from_data(TensorData::new(beta.clone(), vec![c]), &ad).require_grad();
+    let (y, _, _) = runner::models::batch_norm_op::batch_norm_nchw_train(
+        xt.clone(),
+        gt.clone(),
+        bt.clone(),
+        1e-5,
+    );
+    let dyt = Tensor::<4>::from_data(TensorData::new(dy.clone(), vec![n, c, h, w]), &ad);
+    let grads = (y * dyt).sum().backward();
+    let analytic = [
+        values(xt.grad(&grads).unwrap()),
+        values(gt.grad(&grads).unwrap()),
+        values(bt.grad(&grads).unwrap()),
+    ];
+    let eps = 1e-2f32;
+    for (which, grad) in analytic.iter().enumerate() {
+        for i in 0..grad.len() {
+            let mut args = [x.clone(), gamma.clone(), beta.clone()];
+            args[which][i] += eps;
+            let plus = loss(&args[0], &args[1], &args[2]);
+            args[which][i] -= 2.0 * eps;
+            let minus = loss(&args[0], &args[1], &args[2]);
+            let numeric = (plus - minus) / (2.0 * eps as f64);
+            assert!(
+                (numeric - grad[i] as f64).abs() <= 5e-3 * (1.0 + numeric.abs()),
+                "argument {which} [{i}]: finite differences {numeric}, op {}",
+                grad[i]
+            );
+        }
+    }
+}
+
+#[test]
+fn batch_norm_op_is_bit_identical_across_thread_counts() {
+    let at = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| batch_norm_grads((9, 7, 5, 6), 31, true))
+    };
+    let bits = |v: &[Vec<f32>]| {
+        v.iter()
+            .map(|t| t.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    };
+    let one = bits(&at(1));
+    for threads in [2, 3] {
+        assert_eq!(one, bits(&at(threads)), "at {threads} threads");
+    }
+}

@@ -1,7 +1,8 @@
 //! Batch normalization exactly as the BN paper's Algorithm 2: batch statistics in training,
 //! and for inference a population variance with the unbiased `m / (m - 1)` correction (as
 //! PyTorch's running average too). burn's own `BatchNorm` averages the biased batch variance,
-//! which this module corrects; the normalization itself is burn's fused kernel.
+//! which this module corrects. In training, 4-d maps on burn-flex go to this project's own
+//! op ([`super::batch_norm_op`], fewer passes over memory); everything else to burn's.
 
 use burn::module::{Param, RunningState};
 use burn::prelude::*;
@@ -54,21 +55,39 @@ impl BatchNorm {
             .filter(|(i, _)| *i != 1)
             .map(|(_, d)| d)
             .product::<usize>();
-        let out = batch_norm_train(x, self.gamma.val(), self.beta.val(), self.epsilon);
+        let (output, batch_mean, batch_var) = self.train_forward(x);
         let unbiased = per_feature as f64 / (per_feature as f64 - 1.0).max(1.0);
         let m = self.momentum;
         let mean = self.running_mean.value_sync().to_device(&device);
         let var = self.running_var.value_sync().to_device(&device);
         self.running_mean.update(
             mean.mul_scalar(1.0 - m)
-                .add(out.mean.detach().mul_scalar(m))
+                .add(batch_mean.detach().mul_scalar(m))
                 .detach(),
         );
         self.running_var.update(
             var.mul_scalar(1.0 - m)
-                .add(out.variance.detach().mul_scalar(m * unbiased))
+                .add(batch_var.detach().mul_scalar(m * unbiased))
                 .detach(),
         );
-        out.output
+        output
+    }
+
+    /// `(output, mean, biased variance)` with the batch's own statistics.
+    fn train_forward<const D: usize>(&self, x: Tensor<D>) -> (Tensor<D>, Tensor<1>, Tensor<1>) {
+        #[cfg(feature = "flex")]
+        if D == 4 && super::fast_conv::on_flex_f32(&x) {
+            let dims = x.dims();
+            let nchw = x.reshape([dims[0], dims[1], dims[2], dims[3]]);
+            let (y, mean, var) = super::batch_norm_op::batch_norm_nchw_train(
+                nchw,
+                self.gamma.val(),
+                self.beta.val(),
+                self.epsilon,
+            );
+            return (y.reshape(dims), mean, var);
+        }
+        let out = batch_norm_train(x, self.gamma.val(), self.beta.val(), self.epsilon);
+        (out.output, out.mean, out.variance)
     }
 }

@@ -17,11 +17,12 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::flex::{FlexTensor, Layout};
+use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Backend, Flex, backend_extension, tensor::FloatTensor};
 use burn::prelude::*;
-use burn::tensor::{Bytes, DType, Shape};
 use rayon::prelude::*;
+
+use super::flex_data::{f32s, tensor};
 
 /// The depthwise op as a backend extension: `x` `[N, C, H, W]` convolved with `weight`
 /// `[C, 1, 3, 3]`, padding 1, the given stride; no bias (see [`depthwise3x3`]).
@@ -140,7 +141,8 @@ impl<B: DepthwiseKernels, C: CheckpointStrategy> DepthwiseOps for Autodiff<B, C>
 impl DepthwiseKernels for Flex {
     fn depthwise3x3_forward(x: FlexTensor, weight: FlexTensor, stride: usize) -> FlexTensor {
         let g = Geometry::of(&x, stride);
-        let (x, w) = (f32s(&x), f32s(&weight));
+        let op = "depthwise3x3";
+        let (x, w) = (f32s(&x, op), f32s(&weight, op));
         let (in_plane, out_plane) = (g.h * g.w, g.ho * g.wo);
         let mut y = vec![0f32; g.n * g.c * out_plane];
         y.par_chunks_mut(out_plane)
@@ -161,7 +163,8 @@ impl DepthwiseKernels for Flex {
         [want_dx, want_dw]: [bool; 2],
     ) -> (Option<FlexTensor>, Option<FlexTensor>) {
         let g = Geometry::of(&x, stride);
-        let (x, w, dy) = (f32s(&x), f32s(&weight), f32s(&grad_out));
+        let op = "depthwise3x3 backward";
+        let (x, w, dy) = (f32s(&x, op), f32s(&weight, op), f32s(&grad_out, op));
         let (in_plane, out_plane) = (g.h * g.w, g.ho * g.wo);
         assert_eq!(dy.len(), g.n * g.c * out_plane, "depthwise3x3: grad_out");
 
@@ -201,23 +204,6 @@ impl DepthwiseKernels for Flex {
         });
         (dx, dw)
     }
-}
-
-/// A tensor's f32 values in row-major order (copied only when the layout is strided).
-fn f32s(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
-    assert_eq!(t.dtype(), DType::F32, "depthwise3x3: f32 tensors only");
-    match t.as_slice::<f32>() {
-        Some(values) => std::borrow::Cow::Borrowed(values),
-        None => std::borrow::Cow::Owned(t.to_contiguous().as_slice::<f32>().unwrap().to_vec()),
-    }
-}
-
-fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FlexTensor {
-    FlexTensor::new(
-        Bytes::from_elems(values),
-        Layout::contiguous(Shape::from(shape.to_vec())),
-        DType::F32,
-    )
 }
 
 /// Channel `ch`'s 9 weights, row-major.

@@ -80,9 +80,9 @@ fn is_depthwise3x3(conv: &Conv2d) -> bool {
         && padding_ok
 }
 
-/// The depthwise op exists for burn-flex's f32 tensors only; wgpu, cuda and other dtypes keep
-/// burn's conv.
-fn on_flex_f32(x: &Tensor<4>) -> bool {
+/// Whether `x` is an f32 tensor on burn-flex (with or without autodiff): the project's own
+/// ops exist there only; wgpu, cuda and other dtypes keep burn's.
+pub fn on_flex_f32<const D: usize>(x: &Tensor<D>) -> bool {
     #[cfg(feature = "flex")]
     {
         matches!(

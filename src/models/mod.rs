@@ -2,12 +2,16 @@
 
 pub mod alexnet_small;
 pub mod batch_norm;
+#[cfg(feature = "flex")]
+pub mod batch_norm_op;
 pub mod classifier;
 pub mod count;
 #[cfg(feature = "flex")]
 pub mod depthwise;
 pub mod fast_conv;
 pub mod finite_sample;
+#[cfg(feature = "flex")]
+pub mod flex_data;
 pub mod inception_small;
 pub mod mlp;
 pub mod mobilenet_v2;
