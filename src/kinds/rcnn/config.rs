@@ -272,12 +272,21 @@ pub fn check(spec: &ExperimentSpec, out: &mut Vec<Problem>) {
             crate::data::registry::spec(&spec.data.dataset),
         ) {
             (Err(e), _) => require(false, "rcnn.pretrain_dataset", e.to_string()),
-            (Ok(pre), Ok(ds)) => require(
-                pre.format == ds.format && pre.num_classes == ds.num_classes,
+            (Ok(pre), Ok(ds)) if pre.format != ds.format => require(
+                false,
                 "rcnn.pretrain_dataset",
                 format!(
-                    "{} ({} classes) does not have the image shape and classes of the \
-                     canvases' {} ({} classes), which the pre-trained net's layers must fit",
+                    "{} images do not have the image shape of the canvases' {}, which the \
+                     pre-trained net's first layer must fit",
+                    pre.name, ds.name
+                ),
+            ),
+            (Ok(pre), Ok(ds)) => require(
+                pre.num_classes == ds.num_classes,
+                "rcnn.pretrain_dataset",
+                format!(
+                    "{} has {} classes and the canvases' {} {}; the pre-trained net's \
+                     classifier must fit both",
                     pre.name, pre.num_classes, ds.name, ds.num_classes
                 ),
             ),
