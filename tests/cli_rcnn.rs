@@ -122,10 +122,22 @@ fn rcnn_spec_errors_are_located() {
         ("rcnn.retrain_limit=-5", "retrain_limit", ""),
         ("rcnn.evict_threshold=-0.5", "rcnn.evict_threshold", "below"),
         ("rcnn.evict_threshold=nan", "rcnn.evict_threshold", "below"),
-        ("rcnn.pretrain_dataset=\"imagenet\"", "rcnn.pretrain_dataset", "imagenet"),
-        ("rcnn.pretrain_dataset=\"cifar10\"", "rcnn.pretrain_dataset", "image shape"),
+        (
+            "rcnn.pretrain_dataset=\"imagenet\"",
+            "rcnn.pretrain_dataset",
+            "imagenet",
+        ),
+        (
+            "rcnn.pretrain_dataset=\"cifar10\"",
+            "rcnn.pretrain_dataset",
+            "image shape",
+        ),
         ("rcnn.selective_search.min_size=\"q\"", "min_size", "\"k\""),
-        ("rcnn.selective_search.min_size=-1", "min_size", "number of pixels"),
+        (
+            "rcnn.selective_search.min_size=-1",
+            "min_size",
+            "number of pixels",
+        ),
     ] {
         let (code, err, _) = check_spec(&text, &[set]);
         assert_eq!(code, Some(1), "{set}: {err}");

@@ -322,8 +322,7 @@ fn mine_reference(
         let first_time = image == 0;
         for &i in negatives {
             // Hard under the current model (every negative of the first image), and new.
-            if !in_cache[i] && (first_time || svm.score(rows.row(i)) > REFERENCE_HARD_THRESHOLD)
-            {
+            if !in_cache[i] && (first_time || svm.score(rows.row(i)) > REFERENCE_HARD_THRESHOLD) {
                 in_cache[i] = true;
                 cache.push(i);
                 num_added += 1;
@@ -576,7 +575,13 @@ mod tests {
         for k in 0..u.len() - 1 {
             let (before, after) = (&u[k], &u[k + 1]);
             // The model of training k (its seed is the mining seed plus k + 1).
-            let svm = train(rows, &pos, &before.trained_on, &cfg.svm, seed + k as u64 + 1);
+            let svm = train(
+                rows,
+                &pos,
+                &before.trained_on,
+                &cfg.svm,
+                seed + k as u64 + 1,
+            );
             // Each training evicts exactly the cached negatives its model scores below -1.2.
             for &i in &before.trained_on {
                 let z = svm.score(rows.row(i));
@@ -592,7 +597,12 @@ mod tests {
                 .filter(|i| !before.evicted.iter().any(|&(j, _)| j == *i))
                 .collect();
             let mut added = 0;
-            for (image, negatives) in imgs.iter().enumerate().take(after.image + 1).skip(before.image + 1) {
+            for (image, negatives) in imgs
+                .iter()
+                .enumerate()
+                .take(after.image + 1)
+                .skip(before.image + 1)
+            {
                 let hard: Vec<usize> = negatives
                     .iter()
                     .copied()
@@ -601,7 +611,10 @@ mod tests {
                 added += hard.len();
                 expected.extend(hard);
                 if image < after.image {
-                    assert!(added <= limit, "image {image}: {added} added without a training");
+                    assert!(
+                        added <= limit,
+                        "image {image}: {added} added without a training"
+                    );
                 }
             }
             assert_eq!(after.trained_on, expected);

@@ -7,8 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{DataSpec, ExperimentSpec};
 use crate::config::validate::{Problem, requirer};
+use crate::config::{DataSpec, ExperimentSpec};
 use crate::detection::canvas::CanvasConfig;
 use crate::detection::selective_search::SelectiveSearchConfig;
 use crate::detection::svm::{self, MiningConfig, Procedure, SvmConfig};
