@@ -7,9 +7,10 @@
 # (experiments/rcnn_pool5.toml: fc layers of 1,024 units; pre-training on Fashion-MNIST).
 # Then one report with the paper's claims checked.
 #
-# Time on the 2-core reference machine: see docs/results/rcnn.md (rcnn_table2 is ~9 min a seed
-# with 2 threads, rcnn.toml ~7 min, rcnn_pool5 two pre-trainings and fine-tunings, ~15 min a
-# seed). Interrupt it at any point and run it again: finished cells are kept.
+# Time on the 2-core reference machine at one thread (THREADS=1, beside other jobs):
+# rcnn_table2 27 min for 3 seeds, rcnn_pool5 17 min for one, rcnn.toml 7 min: 52 min with
+# POOL5_SEEDS=1 (docs/results/rcnn.md). Interrupt it at any point and run it again: finished
+# cells are kept.
 #
 #   scripts/reproduce-rcnn.sh                      # results/reproduce/rcnn/... + report/
 #   SEEDS=1 JOBS=1 THREADS=1 scripts/reproduce-rcnn.sh
