@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release --example selective_search_recall -- [--count 200] [--seed 1]
 //!     [--ks 50,100] [--channels intensity,sqrt] [--sims all,tsf] [--sigma 0.8]
-//!     [--min-size 10] [--min-box-side 4] [--max-proposals 0] [--dataset mnist-10k]
+//!     [--min-size 10|k] [--min-box-side 4] [--max-proposals 0] [--dataset mnist-10k]
 //!     [--noise 0] [--clutter 2] [--max-overlap 0.1] [--write DIR]
 //! ```
 //!
@@ -21,7 +21,7 @@ use runner::data::{DataOptions, load};
 use runner::detection::canvas::{self, CanvasConfig};
 use runner::detection::draw;
 use runner::detection::selective_search::{
-    Channel, SelectiveSearchConfig, Similarities, mabo, propose, propose_all, recall,
+    Channel, MinSize, SelectiveSearchConfig, Similarities, mabo, propose, propose_all, recall,
 };
 
 /// CPU time of the calling thread.
@@ -56,7 +56,12 @@ fn main() -> Result<()> {
             "--write" => write = Some(std::path::PathBuf::from(v)),
             "--ks" => cfg.ks = list(v, |s| Ok(s.parse()?))?,
             "--sigma" => cfg.sigma = v.parse()?,
-            "--min-size" => cfg.min_size = v.parse()?,
+            "--min-size" => {
+                cfg.min_size = match v.as_str() {
+                    "k" => MinSize::K,
+                    n => MinSize::Pixels(n.parse()?),
+                }
+            }
             "--min-box-side" => cfg.min_box_side = v.parse()?,
             "--max-proposals" => cfg.max_proposals = v.parse()?,
             "--noise" => canvas_cfg.noise_std = v.parse()?,

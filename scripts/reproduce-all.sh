@@ -5,7 +5,8 @@
 # the minutes its runs took), and the total wall time.
 #
 # Total time on the 2-core reference machine: ~32 min (reproduce-bn.sh, 3 seeds; 13 min with
-# SEEDS=1). Each paper's script states its own time; papers added later add theirs.
+# SEEDS=1), plus reproduce-rcnn.sh's ~52 min at one thread (rcnn_table2 over 3 seeds,
+# rcnn_pool5 and rcnn.toml on one: POOL5_SEEDS=1). Each paper's script states its own time.
 # SEEDS, JOBS and OUT are passed on; each paper's results go to $OUT/<paper>/ (default
 # results/reproduce/<paper>/). Exit status: 0 when every claim holds, 3 when one FAILs.
 set -uo pipefail

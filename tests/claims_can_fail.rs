@@ -1,8 +1,8 @@
-//! The claims can fail: tiny runs of experiments/smoke/*claims*_tiny.toml pass their claims
+//! The claims can fail: tiny runs of experiments/smoke/*claims*_tiny.toml and rcnn_tiny.toml pass their claims
 //! as they are, and `runner report --check` exits 3 naming exactly the claims of the effect
 //! that a `--set` breaks on purpose: BN switched off in the `bn` variant; the random-label
 //! variant's labels left uncorrupted; the SSL weights frozen; MobileNetV2's expansion factor
-//! halved. Real binary, real data, seconds.
+//! halved; R-CNN's selective search cut to two boxes per canvas. Real binary, real data, seconds.
 
 mod common;
 
@@ -110,6 +110,20 @@ fn mobilenet_claims_fail_when_the_expansion_factor_is_wrong() {
         &[
             "Table 4: MobileNetV2 1.0 at 224 costs 300M multiply-adds (within 1%)",
             "Reference table: MobileNetV2 1.4 at 224 costs 582M multiply-adds (within 1%)",
+        ],
+    );
+}
+
+#[test]
+fn rcnn_claims_fail_when_selective_search_proposes_too_little() {
+    // Two proposals per canvas of 2-4 objects: most objects are never proposed, so recall
+    // collapses and the detector cannot find them.
+    assert_breaking_fails(
+        "rcnn_tiny.toml",
+        &["rcnn.selective_search.max_proposals=2"],
+        &[
+            "Selective search finds at least 70% of the test objects at IoU 0.5 (paper: 0.98 on VOC)",
+            "The detector finds objects: mAP at least 10 (paper 58.5 on VOC)",
         ],
     );
 }

@@ -114,4 +114,42 @@ fn rcnn_spec_errors_are_located() {
     let (code, err, _) = check_spec(&text, &["rcnn.feature=\"fc8\""]);
     assert_eq!(code, Some(1));
     assert!(err.contains("rcnn.feature"), "{err}");
+    // The mining keys, the pre-training dataset and the min segment size, each named with
+    // what is wrong.
+    for (set, key, says) in [
+        ("rcnn.mining=\"greedy\"", "mining", "reference"),
+        ("rcnn.retrain_limit=0", "rcnn.retrain_limit", "at least 1"),
+        ("rcnn.retrain_limit=-5", "retrain_limit", ""),
+        ("rcnn.evict_threshold=-0.5", "rcnn.evict_threshold", "below"),
+        ("rcnn.evict_threshold=nan", "rcnn.evict_threshold", "below"),
+        (
+            "rcnn.pretrain_dataset=\"imagenet\"",
+            "rcnn.pretrain_dataset",
+            "imagenet",
+        ),
+        (
+            "rcnn.pretrain_dataset=\"cifar10\"",
+            "rcnn.pretrain_dataset",
+            "image shape",
+        ),
+        ("rcnn.selective_search.min_size=\"q\"", "min_size", "\"k\""),
+        (
+            "rcnn.selective_search.min_size=-1",
+            "min_size",
+            "number of pixels",
+        ),
+    ] {
+        let (code, err, _) = check_spec(&text, &[set]);
+        assert_eq!(code, Some(1), "{set}: {err}");
+        assert!(err.contains(key) && err.contains(says), "{set}: {err}");
+    }
+    for set in [
+        "rcnn.mining=\"rounds\"",
+        "rcnn.pretrain_dataset=\"fashion-mnist\"",
+        "rcnn.selective_search.min_size=\"k\"",
+        "rcnn.selective_search.min_size=30",
+    ] {
+        let (code, err, _) = check_spec(&text, &[set]);
+        assert_eq!(code, Some(0), "{set}: {err}");
+    }
 }

@@ -1,6 +1,7 @@
 # Shared by scripts/reproduce-<paper>.sh (sourced, not run): builds runner, then sweeps each spec
 # over seeds and writes one report with the paper's claims checked. The caller sets
-# `set -euo pipefail`, changes to the repository root and sets SEEDS, JOBS and OUT.
+# `set -euo pipefail`, changes to the repository root and sets SEEDS, JOBS and OUT; THREADS,
+# when set, is each cell's thread count (default: the cores shared among the JOBS cells).
 cargo build --release --quiet
 runner=target/release/runner
 datasets=$("$runner" data list)
@@ -27,7 +28,8 @@ reproduce() {
         dir="$OUT/$(basename "$spec" .toml)"
         echo "== $spec: $seeds seed(s) into $dir" >&2
         start=$(date +%s)
-        "$runner" sweep "$spec" --seeds "$seeds" --jobs "$JOBS" --dir "$dir" >/dev/null
+        "$runner" sweep "$spec" --seeds "$seeds" --jobs "$JOBS" ${THREADS:+--threads "$THREADS"} \
+            --dir "$dir" >/dev/null
         echo "== $spec: $(( ($(date +%s) - start) / 60 )) min" >&2
         dirs+=("$dir")
         claims+=(--claims "$spec")

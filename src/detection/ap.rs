@@ -1,12 +1,14 @@
 //! PASCAL VOC 2007 average precision, the measure of R-CNN's Table 2: detections of a class
 //! over all test images sorted by score, each matched greedily to the unmatched ground-truth
-//! box it overlaps most (IoU above 0.5), a second detection of an already matched object
+//! box it overlaps most (IoU of at least 0.5, the devkit's `ov >= VOCopts.minoverlap` in
+//! VOCevaldet.m), a second detection of an already matched object
 //! counted as a false positive, and the precision/recall curve summarized by the 11-point
 //! interpolated average (VOC07 devkit `VOCap` with `use_07_metric`).
 
 use super::BBox;
 
-/// VOC's overlap criterion: a detection matches when IoU is strictly above this.
+/// VOC's overlap criterion: a detection matches when its IoU is at least this (VOCevaldet.m
+/// compares `ov >= VOCopts.minoverlap`, so an overlap of exactly one half counts).
 pub const MATCH_IOU: f32 = 0.5;
 
 /// One scored box of the class being evaluated.
@@ -28,7 +30,7 @@ pub struct Curve {
 /// The precision/recall curve of `dets` against `truth[image]` (the ground-truth boxes of this
 /// class per image). Detections are visited by descending score (ties in input order); the
 /// devkit's rule decides each: find the ground truth of the same image with the largest IoU;
-/// above `iou` and not yet matched is a true positive (and marks it matched), otherwise a false
+/// at least `iou` and not yet matched is a true positive (and marks it matched), otherwise a false
 /// positive — so duplicates of a found object count against precision.
 pub fn curve(dets: &[Scored], truth: &[Vec<BBox>], iou: f32) -> Curve {
     let positives: usize = truth.iter().map(Vec::len).sum();
@@ -53,7 +55,7 @@ pub fn curve(dets: &[Scored], truth: &[Vec<BBox>], iou: f32) -> Curve {
                 _ => Some((j, o)),
             });
         let hit = match best {
-            Some((j, o)) if o > iou && !matched[d.image][j] => {
+            Some((j, o)) if o >= iou && !matched[d.image][j] => {
                 matched[d.image][j] = true;
                 true
             }
@@ -176,10 +178,16 @@ mod tests {
     }
 
     #[test]
-    fn overlap_of_exactly_one_half_does_not_match() {
-        // A 10x10 box against a 10x20 box containing it: IoU 0.5, not above 0.5.
+    fn overlap_of_exactly_one_half_matches() {
+        // A 10x10 box against a 10x20 box containing it: IoU exactly 0.5 (100 / 200, exact in
+        // f32), which the devkit's `ov >= minoverlap` counts as a match.
         let truth = vec![vec![BBox::new(0.0, 0.0, 10.0, 20.0)]];
         let dets = [det(0, 0.0, 1.0)];
+        assert_eq!(dets[0].bbox.iou(&truth[0][0]), 0.5);
+        assert_eq!(curve(&dets, &truth, MATCH_IOU).true_positive, [true]);
+        assert_eq!(average_precision(&dets, &truth, MATCH_IOU), Some(1.0));
+        // Just below one half does not: 10x10 inside 10x20.5 (IoU 100 / 205).
+        let truth = vec![vec![BBox::new(0.0, 0.0, 10.0, 20.5)]];
         assert_eq!(curve(&dets, &truth, MATCH_IOU).true_positive, [false]);
     }
 

@@ -6,12 +6,20 @@
 //! caller scales every feature vector by one constant so their mean norm is 20
 //! ([`norm_scale`]), which is what makes the paper's `C = 0.001` meaningful.
 //!
-//! Mining: positives are the ground-truth boxes of the class; the negative cache is every
-//! training proposal whose IoU with each ground-truth box of the class is below 0.3. Training
-//! starts from a random subset of the cache; each round scores the rest of the cache with the
-//! current model, adds the margin violators (score above -1) to the working set, and retrains,
-//! until a round adds nothing or the round budget is spent. The working set only grows (R-CNN
-//! also evicts easy negatives between rounds; keeping them costs little at this size).
+//! Mining: positives are the ground-truth boxes of the class; the negatives of an image are its
+//! training proposals whose IoU with each ground-truth box of the class is below 0.3. Two
+//! procedures ([`Procedure`]):
+//! - [`Procedure::Reference`], R-CNN's rcnn_train.m: one pass over the training images. The
+//!   first image adds all its negatives to the cache; each later one adds those the current
+//!   model scores above -1.0001 (`hard_thresh`; the model before the first training is zero,
+//!   so it scores 0 and every negative is hard). The model is retrained on the whole cache after
+//!   the first image, whenever more than `retrain_limit` (2000) negatives were added since the
+//!   last training, and after the last image; each training then evicts the cached negatives it
+//!   scores below `evict_threshold` (-1.2), which keeps the cache near the margin.
+//! - [`Procedure::Rounds`], this project's earlier procedure: start from a random subset of all
+//!   negatives; each round scores the rest with the current model, adds the margin violators
+//!   (score above -1) and retrains, until a round adds nothing or the round budget is spent.
+//!   The working set only grows.
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -21,8 +29,15 @@ use super::BBox;
 
 /// The paper's overlap below which a proposal is a negative for a class.
 pub const PAPER_NEGATIVE_IOU: f32 = 0.3;
-/// A negative scoring above this violates the margin (R-CNN's `hard_thresh`).
+/// A negative scoring above this violates the margin (the rounds procedure, and the detections
+/// written out).
 pub const HARD_THRESHOLD: f32 = -1.0;
+/// rcnn_train.m's `hard_thresh`: a hair below the margin, so negatives exactly on it count.
+pub const REFERENCE_HARD_THRESHOLD: f32 = -1.0001;
+/// rcnn_train.m's `retrain_limit`.
+pub const REFERENCE_RETRAIN_LIMIT: usize = 2000;
+/// rcnn_train.m's `evict_thresh`.
+pub const REFERENCE_EVICT_THRESHOLD: f32 = -1.2;
 /// R-CNN's target mean feature norm.
 pub const FEATURE_NORM: f32 = 20.0;
 
@@ -189,13 +204,26 @@ pub fn train(
     }
 }
 
+/// How hard negatives are mined (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Procedure {
+    /// rcnn_train.m: one pass over the images, retraining after more than `retrain_limit` new
+    /// negatives and evicting cached negatives scoring below `evict_threshold`.
+    Reference {
+        retrain_limit: usize,
+        evict_threshold: f32,
+    },
+    /// Rounds over all negatives from a random first working set of `initial_negatives`.
+    Rounds {
+        initial_negatives: usize,
+        rounds: usize,
+    },
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MiningConfig {
     pub svm: SvmConfig,
-    /// Size of the random first working set of negatives.
-    pub initial_negatives: usize,
-    /// Mining rounds at most (each scores the cache, adds violators and retrains).
-    pub rounds: usize,
+    pub procedure: Procedure,
 }
 
 /// One mining round: the working-set size it was trained on, then what it added.
@@ -206,29 +234,155 @@ pub struct Round {
     pub added: Vec<(usize, f32)>,
 }
 
+/// One training of the reference procedure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Update {
+    /// The image after which the model was trained.
+    pub image: usize,
+    /// Negatives added to the cache since the previous training.
+    pub added: usize,
+    /// The cached negatives it was trained on, in the order they entered.
+    pub trained_on: Vec<usize>,
+    /// The negatives evicted after it, with their scores under its model.
+    pub evicted: Vec<(usize, f32)>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Mined {
     pub svm: LinearSvm,
     /// Negative rows used by the final model, in the order they entered.
     pub working: Vec<usize>,
+    /// The rounds procedure's rounds (empty for the reference procedure).
     pub rounds: Vec<Round>,
+    /// The reference procedure's trainings (empty for rounds).
+    pub updates: Vec<Update>,
 }
 
-/// Trains one class's SVM with hard-negative mining over the negative `cache` (rows of `rows`).
+/// Trains one class's SVM with hard-negative mining; `images` holds each training image's
+/// negatives (rows of `rows`), in the order the reference visits them.
 pub fn mine(
     rows: Rows,
     positives: &[usize],
-    cache: &[usize],
+    images: &[Vec<usize>],
     cfg: &MiningConfig,
+    seed: u64,
+) -> Mined {
+    match cfg.procedure {
+        Procedure::Reference {
+            retrain_limit,
+            evict_threshold,
+        } => mine_reference(
+            rows,
+            positives,
+            images,
+            &cfg.svm,
+            retrain_limit,
+            evict_threshold,
+            seed,
+        ),
+        Procedure::Rounds {
+            initial_negatives,
+            rounds,
+        } => {
+            let cache: Vec<usize> = images.iter().flatten().copied().collect();
+            mine_rounds(
+                rows,
+                positives,
+                &cache,
+                &cfg.svm,
+                initial_negatives,
+                rounds,
+                seed,
+            )
+        }
+    }
+}
+
+/// rcnn_train.m's loop for one class (see the module docs).
+fn mine_reference(
+    rows: Rows,
+    positives: &[usize],
+    images: &[Vec<usize>],
+    svm_cfg: &SvmConfig,
+    retrain_limit: usize,
+    evict_threshold: f32,
+    seed: u64,
+) -> Mined {
+    // The reference's detector starts as W = 0, B = 0.
+    let mut svm = LinearSvm {
+        weights: vec![0.0; rows.dim],
+        bias: 0.0,
+    };
+    let mut cache: Vec<usize> = Vec::new();
+    let mut in_cache = vec![false; rows.len()];
+    let mut trained_on = Vec::new();
+    let mut updates = Vec::new();
+    let mut num_added = 0usize;
+    for (image, negatives) in images.iter().enumerate() {
+        let first_time = image == 0;
+        for &i in negatives {
+            // Hard under the current model (every negative of the first image), and new.
+            if !in_cache[i] && (first_time || svm.score(rows.row(i)) > REFERENCE_HARD_THRESHOLD) {
+                in_cache[i] = true;
+                cache.push(i);
+                num_added += 1;
+            }
+        }
+        let is_last_time = image + 1 == images.len();
+        if (first_time || num_added > retrain_limit || is_last_time) && !cache.is_empty() {
+            svm = train(
+                rows,
+                positives,
+                &cache,
+                svm_cfg,
+                seed.wrapping_add(updates.len() as u64 + 1),
+            );
+            trained_on = cache.clone();
+            let (mut kept, mut evicted) = (Vec::new(), Vec::new());
+            for &i in &cache {
+                let z = svm.score(rows.row(i));
+                if z < evict_threshold {
+                    in_cache[i] = false;
+                    evicted.push((i, z));
+                } else {
+                    kept.push(i);
+                }
+            }
+            cache = kept;
+            updates.push(Update {
+                image,
+                added: num_added,
+                trained_on: trained_on.clone(),
+                evicted,
+            });
+            num_added = 0;
+        }
+    }
+    if updates.is_empty() {
+        // No negatives at all: positives only.
+        svm = train(rows, positives, &[], svm_cfg, seed.wrapping_add(1));
+    }
+    Mined {
+        svm,
+        working: trained_on,
+        rounds: Vec::new(),
+        updates,
+    }
+}
+
+/// The rounds procedure over the negative `cache` (see the module docs).
+fn mine_rounds(
+    rows: Rows,
+    positives: &[usize],
+    cache: &[usize],
+    svm_cfg: &SvmConfig,
+    initial_negatives: usize,
+    max_rounds: usize,
     seed: u64,
 ) -> Mined {
     let mut shuffled = cache.to_vec();
     shuffled.shuffle(&mut Pcg64::seed_from_u64(seed));
-    let mut working: Vec<usize> = shuffled
-        .iter()
-        .take(cfg.initial_negatives)
-        .copied()
-        .collect();
+    let mut working: Vec<usize> = shuffled.iter().take(initial_negatives).copied().collect();
     let mut in_working = vec![false; rows.len()];
     for &i in &working {
         in_working[i] = true;
@@ -237,12 +391,13 @@ pub fn mine(
     let mut round_seed = seed;
     loop {
         round_seed = round_seed.wrapping_add(1);
-        let svm = train(rows, positives, &working, &cfg.svm, round_seed);
-        if rounds.len() >= cfg.rounds {
+        let svm = train(rows, positives, &working, svm_cfg, round_seed);
+        if rounds.len() >= max_rounds {
             return Mined {
                 svm,
                 working,
                 rounds,
+                updates: Vec::new(),
             };
         }
         let added: Vec<(usize, f32)> = cache
@@ -260,6 +415,7 @@ pub fn mine(
                 svm,
                 working,
                 rounds,
+                updates: Vec::new(),
             };
         }
         for (i, _) in added {
@@ -324,9 +480,27 @@ mod tests {
                 c: 1.0,
                 ..SvmConfig::default()
             },
-            initial_negatives: 20,
-            rounds: 5,
+            procedure: Procedure::Rounds {
+                initial_negatives: 20,
+                rounds: 5,
+            },
         }
+    }
+
+    fn reference(retrain_limit: usize) -> MiningConfig {
+        MiningConfig {
+            procedure: Procedure::Reference {
+                retrain_limit,
+                evict_threshold: REFERENCE_EVICT_THRESHOLD,
+            },
+            ..cfg()
+        }
+    }
+
+    /// The blobs' 400 negatives as 20 images of 20, in order (each image holds one or two of
+    /// the hard band's negatives).
+    fn images(negatives: &[usize]) -> Vec<Vec<usize>> {
+        negatives.chunks(20).map(<[usize]>::to_vec).collect()
     }
 
     #[test]
@@ -342,7 +516,7 @@ mod tests {
     fn hard_negative_mining_invariants() {
         let (data, pos, cache) = blobs(2);
         let rows = Rows::new(&data, 2);
-        let mined = mine(rows, &pos, &cache, &cfg(), 7);
+        let mined = mine(rows, &pos, std::slice::from_ref(&cache), &cfg(), 7);
         // The working set is drawn from the cache only, never holds a positive, no duplicates.
         assert!(mined.working.iter().all(|i| cache.contains(i)));
         assert!(mined.working.iter().all(|i| !pos.contains(i)));
@@ -351,7 +525,7 @@ mod tests {
         sorted.dedup();
         assert_eq!(sorted.len(), mined.working.len());
         // It grows only by violators of the previous model, each new to the working set.
-        let mut size = cfg().initial_negatives;
+        let mut size = 20;
         for round in &mined.rounds {
             assert_eq!(round.trained_on, size);
             assert!(round.added.iter().all(|&(_, s)| s > HARD_THRESHOLD));
@@ -374,9 +548,107 @@ mod tests {
             }
         }
         // Deterministic for a seed.
-        let again = mine(rows, &pos, &cache, &cfg(), 7);
+        let again = mine(rows, &pos, std::slice::from_ref(&cache), &cfg(), 7);
         assert_eq!(again.svm, mined.svm);
         assert_eq!(again.working, mined.working);
+    }
+
+    /// Replays rcnn_train.m's rule on the record of a reference run: which trainings happen,
+    /// what each adds (hard under the model before it) and evicts (easy under its own model).
+    #[test]
+    fn reference_mining_follows_rcnn_train() {
+        let (data, pos, neg) = blobs(3);
+        let rows = Rows::new(&data, 2);
+        let imgs = images(&neg);
+        let limit = 4;
+        let cfg = reference(limit);
+        let seed = 11;
+        let mined = mine(rows, &pos, &imgs, &cfg, seed);
+        let u = &mined.updates;
+        assert!(mined.rounds.is_empty());
+        // The first image's negatives all enter and are trained on at once; the last image
+        // always ends with a training, whose set is the final model's.
+        assert_eq!((u[0].image, &u[0].trained_on), (0, &imgs[0]));
+        assert_eq!(u.last().unwrap().image, imgs.len() - 1);
+        assert_eq!(mined.working, u.last().unwrap().trained_on);
+        // In between, a training comes exactly when more than `limit` negatives were added.
+        for k in 0..u.len() - 1 {
+            let (before, after) = (&u[k], &u[k + 1]);
+            // The model of training k (its seed is the mining seed plus k + 1).
+            let svm = train(
+                rows,
+                &pos,
+                &before.trained_on,
+                &cfg.svm,
+                seed + k as u64 + 1,
+            );
+            // Each training evicts exactly the cached negatives its model scores below -1.2.
+            for &i in &before.trained_on {
+                let z = svm.score(rows.row(i));
+                let evicted = before.evicted.iter().any(|&(j, _)| j == i);
+                assert_eq!(evicted, z < REFERENCE_EVICT_THRESHOLD, "row {i} score {z}");
+            }
+            // The next training set: what survived eviction, then the new hard negatives of
+            // the images since, in order: those scoring above -1.0001 under this model.
+            let mut expected: Vec<usize> = before
+                .trained_on
+                .iter()
+                .copied()
+                .filter(|i| !before.evicted.iter().any(|&(j, _)| j == *i))
+                .collect();
+            let mut added = 0;
+            for (image, negatives) in imgs
+                .iter()
+                .enumerate()
+                .take(after.image + 1)
+                .skip(before.image + 1)
+            {
+                let hard: Vec<usize> = negatives
+                    .iter()
+                    .copied()
+                    .filter(|&i| svm.score(rows.row(i)) > REFERENCE_HARD_THRESHOLD)
+                    .collect();
+                added += hard.len();
+                expected.extend(hard);
+                if image < after.image {
+                    assert!(
+                        added <= limit,
+                        "image {image}: {added} added without a training"
+                    );
+                }
+            }
+            assert_eq!(after.trained_on, expected);
+            assert_eq!(after.added, added);
+            assert!(added > limit || after.image == imgs.len() - 1);
+        }
+        // Mining worked: retrainings between the first and the last image, eviction pruned
+        // the far negatives of the first image, the final cache is much smaller than all
+        // negatives yet the model separates the data.
+        assert!(u.len() >= 3, "{} trainings", u.len());
+        assert!(u[0].evicted.len() >= 10, "{:?}", u[0].evicted);
+        assert!(mined.working.len() < neg.len() / 2);
+        assert!(pos.iter().all(|&i| mined.svm.score(rows.row(i)) > 0.0));
+        assert!(neg.iter().all(|&i| mined.svm.score(rows.row(i)) < 0.0));
+        // Deterministic for a seed.
+        let again = mine(rows, &pos, &imgs, &cfg, seed);
+        assert_eq!((again.svm, again.updates), (mined.svm, mined.updates));
+    }
+
+    #[test]
+    fn reference_mining_trains_on_the_first_and_last_image_under_a_large_limit() {
+        let (data, pos, neg) = blobs(4);
+        let rows = Rows::new(&data, 2);
+        let imgs = images(&neg);
+        let mined = mine(rows, &pos, &imgs, &reference(REFERENCE_RETRAIN_LIMIT), 5);
+        let at: Vec<usize> = mined.updates.iter().map(|u| u.image).collect();
+        assert_eq!(at, [0, imgs.len() - 1]);
+        // An image without negatives (here the first) is skipped until there are some; the
+        // zero model then scores every negative 0, above the hard threshold.
+        let mut gap = imgs.clone();
+        gap[0].clear();
+        let mined = mine(rows, &pos, &gap, &reference(REFERENCE_RETRAIN_LIMIT), 5);
+        assert_eq!(mined.updates.last().unwrap().image, imgs.len() - 1);
+        assert!(mined.updates[0].trained_on.starts_with(&imgs[1]));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use rand_pcg::Pcg64;
 use serde::{Deserialize, Serialize};
 
 use super::cache::Stage;
-use crate::config::ExperimentSpec;
+use crate::config::{DataSpec, ExperimentSpec};
 use crate::data::Split;
 use crate::data::augment::{Augment, resize_split};
 use crate::detection::warp::warp_into;
@@ -126,21 +126,23 @@ trait Keeps {
     fn take(&mut self) -> Option<RcnnNet>;
 }
 
-/// Supervised pre-training: whole digits of the classification dataset, resized to the warp
-/// size and shifted by up to `shift` pixels, 10-way.
+/// Supervised pre-training: whole images of the classification dataset `data` (the canvases'
+/// or `rcnn.pretrain_dataset`), resized to the warp size and shifted by up to `shift` pixels,
+/// N-way.
 pub fn pretrain(
     spec: &ExperimentSpec,
     ctx: &mut Context,
     run_dir: &Path,
     arch: &RcnnArch,
+    data: &DataSpec,
     shift: usize,
 ) -> anyhow::Result<Trained> {
     let key = format!(
         "pretrain v1 {:?} {:?} {:?} shift={shift} seed={} eval={}",
-        spec.data, spec.train, arch, spec.seed, spec.eval.every
+        data, spec.train, arch, spec.seed, spec.eval.every
     );
     let stage = Stage::new(run_dir, "pretrain", &key)?;
-    let data = ctx.dataset(&spec.data)?;
+    let data = ctx.dataset(data)?;
     let eval_device = ctx.device.clone().inner();
     train_stage(spec, ctx, stage, arch, || {
         let train = resize_split(&data.train, arch.input);

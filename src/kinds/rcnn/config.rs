@@ -7,10 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::ExperimentSpec;
 use crate::config::validate::{Problem, requirer};
+use crate::config::{DataSpec, ExperimentSpec};
 use crate::detection::canvas::CanvasConfig;
 use crate::detection::selective_search::SelectiveSearchConfig;
+use crate::detection::svm::{self, MiningConfig, Procedure, SvmConfig};
 use crate::models::rcnn_net::Layer;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -37,6 +38,11 @@ pub struct RcnnSpec {
     pub fc_units: usize,
     /// Dropout before fc7 and before the classifier (AlexNet's 0.5).
     pub dropout: f64,
+    /// The dataset of the supervised pre-training (the paper's ImageNet stage); empty = the
+    /// canvases' own `data.dataset`. Another domain (say `fashion-mnist` under digit canvases)
+    /// tests how much the pre-training's closeness to the detection task matters. It must
+    /// have the canvases' image shape and number of classes; `data`'s limits apply to it too.
+    pub pretrain_dataset: String,
     /// Pre-training augmentation: shift each digit by up to this many pixels.
     pub pretrain_shift: usize,
     /// Fine-tune the pre-trained CNN on warped proposals (Table 2's "FT" rows).
@@ -57,9 +63,18 @@ pub struct RcnnSpec {
     pub svm_positive_weight: f64,
     /// SVM negatives: proposals below this IoU with every ground truth of the class.
     pub negative_iou: f32,
-    /// Size of the first random working set of negatives.
+    /// Hard-negative mining: `reference` (rcnn_train.m: one pass over the training canvases,
+    /// retraining after more than `retrain_limit` new hard negatives, evicting those scoring
+    /// below `evict_threshold`) or `rounds` (this project's earlier procedure, from
+    /// `initial_negatives` random negatives for at most `hard_negative_rounds` rounds).
+    pub mining: Mining,
+    /// Reference mining: retrain once more than this many negatives were added.
+    pub retrain_limit: usize,
+    /// Reference mining: after each training, evict cached negatives scoring below this.
+    pub evict_threshold: f32,
+    /// Rounds mining: size of the first random working set of negatives.
     pub initial_negatives: usize,
-    /// Hard-negative mining rounds at most.
+    /// Rounds mining: rounds at most.
     pub hard_negative_rounds: usize,
     /// Greedy NMS overlap threshold.
     pub nms_threshold: f32,
@@ -77,6 +92,47 @@ pub struct RcnnSpec {
     pub draw_min_score: f32,
 }
 
+/// The hard-negative mining procedure (`detection::svm::Procedure`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mining {
+    Reference,
+    Rounds,
+}
+
+impl RcnnSpec {
+    /// What the pre-training reads: `data` itself, or `data` with `pretrain_dataset` in place
+    /// of its dataset.
+    pub fn pretrain_data(&self, data: &DataSpec) -> DataSpec {
+        let mut out = data.clone();
+        if !self.pretrain_dataset.is_empty() {
+            out.dataset = self.pretrain_dataset.clone();
+        }
+        out
+    }
+
+    /// The SVM and mining settings of this section.
+    pub fn mining_config(&self) -> MiningConfig {
+        MiningConfig {
+            svm: SvmConfig {
+                c: self.svm_c,
+                positive_weight: self.svm_positive_weight,
+                ..SvmConfig::default()
+            },
+            procedure: match self.mining {
+                Mining::Reference => Procedure::Reference {
+                    retrain_limit: self.retrain_limit,
+                    evict_threshold: self.evict_threshold,
+                },
+                Mining::Rounds => Procedure::Rounds {
+                    initial_negatives: self.initial_negatives,
+                    rounds: self.hard_negative_rounds,
+                },
+            },
+        }
+    }
+}
+
 impl Default for RcnnSpec {
     fn default() -> Self {
         Self {
@@ -89,6 +145,7 @@ impl Default for RcnnSpec {
             conv_channels: [32, 64, 64],
             fc_units: 256,
             dropout: 0.5,
+            pretrain_dataset: String::new(),
             pretrain_shift: 2,
             finetune: true,
             finetune_steps: 1500,
@@ -100,6 +157,9 @@ impl Default for RcnnSpec {
             svm_c: 0.001,
             svm_positive_weight: 2.0,
             negative_iou: 0.3,
+            mining: Mining::Reference,
+            retrain_limit: svm::REFERENCE_RETRAIN_LIMIT,
+            evict_threshold: svm::REFERENCE_EVICT_THRESHOLD,
             initial_negatives: 2000,
             hard_negative_rounds: 3,
             nms_threshold: 0.3,
@@ -206,6 +266,55 @@ pub fn check(spec: &ExperimentSpec, out: &mut Vec<Problem>) {
             format!("must be positive, got {v}"),
         );
     }
+    if !r.pretrain_dataset.is_empty() {
+        match (
+            crate::data::registry::spec(&r.pretrain_dataset),
+            crate::data::registry::spec(&spec.data.dataset),
+        ) {
+            (Err(e), _) => require(false, "rcnn.pretrain_dataset", e.to_string()),
+            (Ok(pre), Ok(ds)) if pre.format != ds.format => require(
+                false,
+                "rcnn.pretrain_dataset",
+                format!(
+                    "{} images do not have the image shape of the canvases' {}, which the \
+                     pre-trained net's first layer must fit",
+                    pre.name, ds.name
+                ),
+            ),
+            (Ok(pre), Ok(ds)) => require(
+                pre.num_classes == ds.num_classes,
+                "rcnn.pretrain_dataset",
+                format!(
+                    "{} has {} classes and the canvases' {} {}; the pre-trained net's \
+                     classifier must fit both",
+                    pre.name, pre.num_classes, ds.name, ds.num_classes
+                ),
+            ),
+            // A bad data.dataset is reported under its own key.
+            (Ok(_), Err(_)) => {}
+        }
+    }
+    require(
+        r.retrain_limit >= 1,
+        "rcnn.retrain_limit",
+        format!(
+            "must be at least 1 new negative between trainings (the reference: {}), got {}",
+            svm::REFERENCE_RETRAIN_LIMIT,
+            r.retrain_limit
+        ),
+    );
+    // Evicting at or above the hard threshold would drop negatives inside the margin, the
+    // support vectors the next training needs.
+    require(
+        r.evict_threshold.is_finite() && r.evict_threshold < svm::REFERENCE_HARD_THRESHOLD,
+        "rcnn.evict_threshold",
+        format!(
+            "must be a score below the hard-negative threshold {} (the reference: {}), got {}",
+            svm::REFERENCE_HARD_THRESHOLD,
+            svm::REFERENCE_EVICT_THRESHOLD,
+            r.evict_threshold
+        ),
+    );
     require(
         r.draw_min_score.is_finite(),
         "rcnn.draw_min_score",

@@ -80,21 +80,26 @@ pub fn train_svms(
             let positives: Vec<usize> = (0..set.rows.len())
                 .filter(|&i| set.truth_class[i] == Some(class))
                 .collect();
-            let mut cache = Vec::new();
-            for (c, range) in set.proposal_rows.iter().enumerate() {
-                let boxes: Vec<BBox> = set.rows[range.clone()].iter().map(|r| r.1).collect();
-                let truth: Vec<(BBox, usize)> = canvases[c]
-                    .objects
-                    .iter()
-                    .map(|o| (o.bbox, o.class))
-                    .collect();
-                cache.extend(
+            // Each training canvas's negatives for the class, in canvas order (the reference
+            // mines image by image).
+            let images: Vec<Vec<usize>> = set
+                .proposal_rows
+                .iter()
+                .enumerate()
+                .map(|(c, range)| {
+                    let boxes: Vec<BBox> = set.rows[range.clone()].iter().map(|r| r.1).collect();
+                    let truth: Vec<(BBox, usize)> = canvases[c]
+                        .objects
+                        .iter()
+                        .map(|o| (o.bbox, o.class))
+                        .collect();
                     svm::negatives_for_class(&boxes, &truth, class, negative_iou)
                         .into_iter()
-                        .map(|i| range.start + i),
-                );
-            }
-            svm::mine(features, &positives, &cache, cfg, mix(seed, class as u64))
+                        .map(|i| range.start + i)
+                        .collect()
+                })
+                .collect();
+            svm::mine(features, &positives, &images, cfg, mix(seed, class as u64))
         })
         .collect();
     let mean_working =

@@ -22,15 +22,15 @@ use self::cache::Stage;
 use self::cnn::{Finetune, Region};
 use self::config::RcnnSpec;
 use self::detect::{RegionSet, best_truth};
-use super::{Context, KindDef, KindResult, no_extra_datasets};
-use crate::config::{ExperimentSpec, KindSchema, Schedule, SectionDef, Uses};
+use super::{Context, KindDef, KindResult};
+use crate::config::{DataSpec, ExperimentSpec, KindSchema, Schedule, SectionDef, Uses};
 use crate::data::Dataset;
 use crate::detection::ap;
 use crate::detection::canvas;
 use crate::detection::draw;
 use crate::detection::nms::Detection;
 use crate::detection::selective_search;
-use crate::detection::svm::{self, MiningConfig, Rows, SvmConfig};
+use crate::detection::svm::{self, Rows};
 use crate::detection::{BBox, Canvas};
 use crate::models::rcnn_net::{Layer, RcnnArch};
 use crate::util::fs::write_atomic;
@@ -56,8 +56,16 @@ pub static KIND: KindDef = KindDef {
         Column::new("proposals_per_image", Show::Fixed(0)),
     ],
     inspect: None,
-    extra_datasets: no_extra_datasets,
+    extra_datasets,
 };
+
+/// The pre-training's dataset when it is not the canvases'.
+fn extra_datasets(spec: &ExperimentSpec) -> Vec<DataSpec> {
+    match settings(spec) {
+        Ok(r) if !r.pretrain_dataset.is_empty() => vec![r.pretrain_data(&spec.data)],
+        _ => Vec::new(),
+    }
+}
 
 /// The `[rcnn]` section of an `rcnn` spec (filled in by loading).
 pub fn settings(spec: &ExperimentSpec) -> anyhow::Result<RcnnSpec> {
@@ -101,8 +109,15 @@ fn memory(spec: &ExperimentSpec) -> Option<crate::config::memory::Estimate> {
     let ss = &r.selective_search;
     let strategies = (ss.channels.len() * ss.ks.len() * ss.similarities.len()) as f64;
     let things = r.canvas.max_objects as f64 + r.canvas.clutter as f64 + 1.0;
-    // Hierarchical grouping forms 2n - 1 boxes from n segments of at least min_size pixels.
-    let most = strategies * 2.0 * pixels / ss.min_size.max(1) as f64;
+    // Hierarchical grouping forms 2n - 1 boxes from n segments of at least min_size pixels
+    // (the smallest over the ks when min_size follows k).
+    let smallest = ss
+        .ks
+        .iter()
+        .map(|&k| ss.min_size.pixels(k))
+        .min()
+        .unwrap_or(1);
+    let most = strategies * 2.0 * pixels / smallest.max(1) as f64;
     let mut per_canvas = (PROPOSALS_PER_STRATEGY_AND_OBJECT * strategies * things).min(most);
     if ss.max_proposals > 0 {
         per_canvas = per_canvas.min(ss.max_proposals as f64);
@@ -250,15 +265,7 @@ pub fn run(spec: &ExperimentSpec, ctx: &mut Context) -> anyhow::Result<KindResul
 
     let t_svm = Instant::now();
     let dim = arch.dim(r.feature);
-    let mining = MiningConfig {
-        svm: SvmConfig {
-            c: r.svm_c,
-            positive_weight: r.svm_positive_weight,
-            ..SvmConfig::default()
-        },
-        initial_negatives: r.initial_negatives,
-        rounds: r.hard_negative_rounds,
-    };
+    let mining = r.mining_config();
     let (svms, mean_negatives) = detect::train_svms(
         Rows::new(&train_features, dim),
         &train_set,
@@ -412,7 +419,8 @@ fn train_cnn(
     proposals: &Proposals,
     proposal_digest: &str,
 ) -> anyhow::Result<(cnn::Trained, Option<f64>, Option<f64>)> {
-    let pretrained = cnn::pretrain(spec, ctx, run_dir, arch, r.pretrain_shift)?;
+    let pretrain_data = r.pretrain_data(&spec.data);
+    let pretrained = cnn::pretrain(spec, ctx, run_dir, arch, &pretrain_data, r.pretrain_shift)?;
     let pretrain_accuracy = pretrained.outcome.history.last().map(|h| h.test_accuracy);
     let [train_canvases, test_canvases] = canvases;
     let classes = arch.classes;
