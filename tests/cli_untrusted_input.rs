@@ -73,7 +73,8 @@ fn hostile_paths_and_values_reach_the_job_intact_and_run_nothing() {
     let sweep = root.join(format!("sweep {HOSTILE}"));
     let partition = format!("gpu {HOSTILE}");
 
-    let out = Command::new(&exe)
+    let mut command = Command::new(&exe);
+    command
         .current_dir(root)
         .arg("sweep")
         .arg(&spec)
@@ -83,9 +84,18 @@ fn hostile_paths_and_values_reach_the_job_intact_and_run_nothing() {
         .arg(&data)
         .args(["--set", "train.steps=20", "--seeds", "4", "--slurm"])
         .arg("--partition")
-        .arg(&partition)
-        .output()
-        .unwrap();
+        .arg(&partition);
+    // `exe` was written just now; another test thread forking at that moment holds its
+    // write descriptor until its exec, and exec then fails with ETXTBSY. Try again.
+    let out = (0..50)
+        .find_map(|_| match command.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                None
+            }
+            other => Some(other.unwrap()),
+        })
+        .expect("the fake sbatch stayed busy for 5 s");
     assert!(out.status.success(), "{}", stderr(&out));
     let script_path = sweep.join("sweep.sbatch");
     let script = std::fs::read_to_string(&script_path).unwrap();
