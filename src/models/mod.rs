@@ -12,6 +12,8 @@ pub mod fast_conv;
 pub mod finite_sample;
 #[cfg(feature = "flex")]
 pub mod flex_data;
+#[cfg(feature = "flex")]
+pub mod gemm_conv;
 pub mod inception_small;
 pub mod mlp;
 pub mod mobilenet_v2;
