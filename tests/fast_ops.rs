@@ -662,3 +662,33 @@ fn batch_norm_op_is_bit_identical_across_thread_counts() {
         assert_eq!(one, bits(&at(threads)), "at {threads} threads");
     }
 }
+
+/// ReLU6's value and gradient against burn's `relu(x).clamp_max(6)`, on values spread over
+/// [-4.5, 10.5) so every branch is taken (a random value lands exactly on 0 or 6 with
+/// probability 0, where the two gradient rules differ).
+#[test]
+fn relu6_op_matches_burns_relu_and_clamp() {
+    let device = Device::flex().autodiff();
+    let shape = [3, 5, 7, 9];
+    let make = |s: u64| TensorData::new(random(&shape, s), shape.to_vec());
+    let run = |fast: bool| {
+        let x = Tensor::<4>::from_data(make(41), &device)
+            .mul_scalar(7.5)
+            .add_scalar(3.0)
+            .detach()
+            .require_grad();
+        let y = if fast {
+            runner::models::relu6_op::relu6(x.clone())
+        } else {
+            burn::tensor::activation::relu(x.clone()).clamp_max(6.0)
+        };
+        let dy = Tensor::<4>::from_data(make(42), &device);
+        let grads = (y.clone() * dy).sum().backward();
+        (values(y), values(x.grad(&grads).expect("a gradient")))
+    };
+    let ((y, dx), (ry, rdx)) = (run(true), run(false));
+    assert_eq!(y, ry, "values");
+    assert_eq!(dx, rdx, "gradients");
+    assert!(y.iter().any(|&v| v == 0.0) && y.iter().any(|&v| v == 6.0));
+    assert!(y.iter().any(|&v| v > 0.0 && v < 6.0));
+}

@@ -19,3 +19,5 @@ pub mod mlp;
 pub mod mobilenet_v2;
 pub mod pointwise;
 pub mod rcnn_net;
+#[cfg(feature = "flex")]
+pub mod relu6_op;
