@@ -358,8 +358,9 @@ type DenseShape = (
 
 /// Batch 1 and odd sizes; 1x1, 3x3, 5x5 and non-square kernels; strides 1 to 3 and unequal
 /// ones; no, symmetric and asymmetric padding, padding wider than the kernel reaches; maps
-/// from 1x1 up; batches cut into many chunks (37 images of 2x2 maps) and into one.
-const DENSE_SHAPES: [DenseShape; 10] = [
+/// from 1x1 up; batches cut into many chunks (37 images of 2x2 maps), into one, and into
+/// chunks of one image (maps of 272 positions), which the op reads and writes in place.
+const DENSE_SHAPES: [DenseShape; 12] = [
     (1, 3, 5, 4, 4, [1, 1], [1, 1], [0, 0, 0, 0]),
     (3, 8, 6, 5, 7, [3, 3], [1, 1], [1, 1, 1, 1]),
     (2, 3, 4, 9, 8, [5, 5], [2, 2], [2, 2, 2, 2]),
@@ -370,6 +371,8 @@ const DENSE_SHAPES: [DenseShape; 10] = [
     (2, 5, 3, 6, 6, [3, 3], [2, 2], [3, 1, 0, 2]),
     (96, 4, 8, 1, 1, [1, 1], [1, 1], [0, 0, 0, 0]),
     (3, 2, 7, 14, 14, [5, 5], [1, 1], [2, 2, 2, 2]),
+    (3, 4, 5, 16, 17, [1, 1], [1, 1], [0, 0, 0, 0]),
+    (2, 3, 4, 17, 16, [3, 3], [1, 1], [1, 1, 1, 1]),
 ];
 
 fn dense_output_size(shape: DenseShape) -> [usize; 2] {

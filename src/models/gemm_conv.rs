@@ -195,19 +195,27 @@ impl GemmConvKernels for Flex {
             .for_each_init(Scratch::default, |s, (images, y)| {
                 for chunk in plan.chunks(images.clone()) {
                     let cols = g.columns(chunk.len());
-                    g.im2col(&x, chunk.clone(), &mut s.cols);
-                    s.rows.resize(g.o * cols, 0.0);
-                    // rows [O, cols] = W [O, K] · cols [K, cols]
+                    let first = (chunk.start - images.start) * g.o * g.positions();
+                    let unfolded = g.unfold(&x, chunk.clone(), &mut s.cols);
+                    // A chunk of one image writes its NCHW output in place.
+                    let (out, scatter) = if chunk.len() == 1 {
+                        (&mut y[first..][..g.o * cols], false)
+                    } else {
+                        s.rows.resize(g.o * cols, 0.0);
+                        (&mut s.rows[..], true)
+                    };
+                    // out [O, cols] = W [O, K] · cols [K, cols]
                     matmul(
-                        Matrix::new(&mut s.rows, cols, 1),
+                        Matrix::new(out, cols, 1),
                         (g.o, cols, g.k()),
                         Operand::row_major(&w, g.k()),
-                        Operand::row_major(&s.cols, cols),
+                        Operand::row_major(unfolded, cols),
                         false,
                         parallelism,
                     );
-                    let first = chunk.start - images.start;
-                    g.scatter_rows(&s.rows, chunk.len(), &mut y[first * g.o * g.positions()..]);
+                    if scatter {
+                        g.scatter_rows(&s.rows, chunk.len(), &mut y[first..]);
+                    }
                 }
             });
         tensor(y, [g.n, g.o, g.ho, g.wo])
@@ -240,32 +248,48 @@ impl GemmConvKernels for Flex {
                 let mut dw = vec![0f32; if want_dw { g.o * g.k() } else { 0 }];
                 for (i, chunk) in plan.chunks(images.clone()).enumerate() {
                     let cols = g.columns(chunk.len());
-                    g.gather_rows(&dy, chunk.clone(), &mut s.rows);
+                    let first = chunk.start - images.start;
+                    // A chunk of one image reads its NCHW output gradient in place.
+                    let rows = if chunk.len() == 1 {
+                        &dy[chunk.start * g.o * cols..][..g.o * cols]
+                    } else {
+                        g.gather_rows(&dy, chunk.clone(), &mut s.rows);
+                        &s.rows[..]
+                    };
                     if want_dw {
-                        g.im2col(&x, chunk.clone(), &mut s.cols);
+                        let unfolded = g.unfold(&x, chunk.clone(), &mut s.cols);
                         // dW [O, K] (+)= dY [O, cols] · colsᵀ [cols, K]
                         matmul(
                             Matrix::new(&mut dw, g.k(), 1),
                             (g.o, g.k(), cols),
-                            Operand::row_major(&s.rows, cols),
-                            Operand::column_major(&s.cols, cols),
+                            Operand::row_major(rows, cols),
+                            Operand::column_major(unfolded, cols),
                             i > 0,
                             parallelism,
                         );
                     }
                     if want_dx {
-                        s.cols.resize(g.k() * cols, 0.0);
+                        // A 1x1 conv's unfolded input of one image is the image itself: its
+                        // gradient is written in place.
+                        let in_place = g.is_pointwise() && chunk.len() == 1;
+                        let dcols = if in_place {
+                            &mut dx[first * in_image..][..in_image]
+                        } else {
+                            s.cols.resize(g.k() * cols, 0.0);
+                            &mut s.cols[..]
+                        };
                         // dcols [K, cols] = Wᵀ [K, O] · dY [O, cols]
                         matmul(
-                            Matrix::new(&mut s.cols, cols, 1),
+                            Matrix::new(dcols, cols, 1),
                             (g.k(), cols, g.o),
                             Operand::column_major(&w, g.k()),
-                            Operand::row_major(&s.rows, cols),
+                            Operand::row_major(rows, cols),
                             false,
                             parallelism,
                         );
-                        let first = chunk.start - images.start;
-                        g.col2im(&s.cols, chunk.len(), &mut dx[first * in_image..]);
+                        if !in_place {
+                            g.col2im(&s.cols, chunk.len(), &mut dx[first * in_image..]);
+                        }
                     }
                 }
                 dw
@@ -385,6 +409,34 @@ impl Geometry {
         (oy * self.sh + ky)
             .checked_sub(self.top)
             .filter(|&iy| iy < self.h)
+    }
+
+    /// 1x1, stride 1, no padding: the unfolded input of one image is the image.
+    fn is_pointwise(&self) -> bool {
+        self.kh == 1
+            && self.kw == 1
+            && self.sh == 1
+            && self.sw == 1
+            && self.top == 0
+            && self.left == 0
+            && (self.ho, self.wo) == (self.h, self.w)
+    }
+
+    /// `x`'s images `chunk` unfolded as [`Geometry::im2col`] does: in place for one image
+    /// of a 1x1 conv, else into `cols`.
+    fn unfold<'a>(
+        &self,
+        x: &'a [f32],
+        chunk: std::ops::Range<usize>,
+        cols: &'a mut Vec<f32>,
+    ) -> &'a [f32] {
+        if self.is_pointwise() && chunk.len() == 1 {
+            let image = self.c * self.h * self.w;
+            &x[chunk.start * image..][..image]
+        } else {
+            self.im2col(x, chunk, cols);
+            cols
+        }
     }
 
     /// `x`'s images `chunk` unfolded into `cols` `[K, cols]`: row `(c, ky, kx)`, column
