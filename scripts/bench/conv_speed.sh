@@ -186,7 +186,7 @@ for MODEL in $MODELS; do
   {
     echo "### $MODEL"
     echo
-    echo "$SPEC, variant \`$VARIANT\`${SETS[*]:+ with ${SETS[*]//--set /--set }}; batch $BATCH," \
+    echo "$SPEC, variant \`$VARIANT\`${SETS[*]:+ with ${SETS[*]}}; batch $BATCH," \
       "optimizer $(field "$RESOLVED" train.optimizer) lr $(field "$RESOLVED" train.lr)" \
       "momentum $(field "$RESOLVED" train.momentum)" \
       "weight decay $(field "$RESOLVED" train.weight_decay); parameters: runner" \
