@@ -17,8 +17,8 @@
 #   -t THREADS   thread counts, space-separated (default "1 2")
 #   -b RUNNER    also time this other runner binary (a build from before a change) right after
 #                runner in every round, for a before/after ratio measured under the same load
-#   -P           also print torch.profiler's per-operator table of one model's STEPS steps at
-#                the smallest thread count
+#   -P           also print torch.profiler's per-operator table (self CPU time) of each
+#                model's STEPS training steps at the smallest thread count
 #   --no-build   skip `cargo build --release`
 # Environment: PYTHON (default python3) must have torch installed (`pip install torch`);
 #   torch is a benchmark-only dependency, never a CI or test one.
@@ -156,7 +156,7 @@ check_params() {
 
 REPORT="$WORK/report.md"
 : > "$REPORT"
-FIRST=
+PROFILES=()
 for MODEL in $MODELS; do
   read -r SPEC VARIANT <<< "$(model_spec "$MODEL")"
   SETS=()
@@ -195,7 +195,7 @@ for MODEL in $MODELS; do
     bench_table "$RESULTS"
     echo
   } >> "$REPORT"
-  [[ -z $FIRST ]] && FIRST="$MODEL $RESOLVED"
+  PROFILES+=("$MODEL $RESOLVED")
 done
 
 bench_header "Small conv nets' training speed: runner vs PyTorch (CPU)" \
@@ -203,11 +203,15 @@ bench_header "Small conv nets' training speed: runner vs PyTorch (CPU)" \
 cat "$REPORT"
 
 if [[ $PROFILE == 1 ]]; then
-  read -r MODEL RESOLVED <<< "$FIRST"
   t=$(echo "$THREADS" | tr ' ' '\n' | sort -n | head -n 1)
-  echo "### torch.profiler: $MODEL, $t thread(s), $STEPS steps"
-  echo
-  echo '```text'
-  "$PYTHON" "$TORCH_SCRIPT" "$RESOLVED" --profile --threads "$t" --steps "$STEPS" 2> /dev/null
-  echo '```'
+  for entry in "${PROFILES[@]}"; do
+    read -r MODEL RESOLVED <<< "$entry"
+    echo >&2 "torch.profiler: $MODEL at $t thread(s) (load average: $(cut -d' ' -f1 /proc/loadavg))"
+    echo "### torch.profiler: $MODEL, $t thread(s), $STEPS steps"
+    echo
+    echo '```text'
+    "$PYTHON" "$TORCH_SCRIPT" "$RESOLVED" --profile --threads "$t" --steps "$STEPS" 2> /dev/null
+    echo '```'
+    echo
+  done
 fi
