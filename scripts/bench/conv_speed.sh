@@ -4,7 +4,7 @@
 # run. Prints one Markdown table of images/s and the ratio runner/torch per model (absolute
 # times drift on shared machines; judge the ratio). How to run it: docs/benchmarks.md.
 #
-# Usage: scripts/bench/conv_speed.sh [-m MODEL] [-n STEPS] [-r REPEATS] [-t "THREADS..."] [-b RUNNER] [-P] [--no-build]
+# Usage: scripts/bench/conv_speed.sh [-m MODEL] [-n STEPS] [-r REPEATS] [-t "THREADS..."] [-b RUNNER] [-p] [-P] [--no-build]
 #   -m MODEL     inception | inception-nobn | alexnet | rcnn | all (default all):
 #                  inception, inception-nobn, alexnet: those variants of
 #                    experiments/random_labels_table1.toml (small Inception at width 0.125 with
@@ -17,6 +17,8 @@
 #   -t THREADS   thread counts, space-separated (default "1 2")
 #   -b RUNNER    also time this other runner binary (a build from before a change) right after
 #                runner in every round, for a before/after ratio measured under the same load
+#   -p           also time torch with OMP_WAIT_POLICY=PASSIVE (its spinning OpenMP threads lose
+#                badly on a machine that other jobs load)
 #   -P           also print torch.profiler's per-operator table (self CPU time) of each
 #                model's STEPS training steps at the smallest thread count
 #   --no-build   skip `cargo build --release`
@@ -45,6 +47,7 @@ REPEATS=2
 THREADS="1 2"
 BUILD=1
 PROFILE=0
+PASSIVE=0
 BASELINE=
 PYTHON=${PYTHON:-python3}
 while [[ $# -gt 0 ]]; do
@@ -54,6 +57,7 @@ while [[ $# -gt 0 ]]; do
     -r) REPEATS=$2; shift 2 ;;
     -t) THREADS=$2; shift 2 ;;
     -b) BASELINE=$(realpath "$2"); shift 2 ;;
+    -p) PASSIVE=1; shift ;;
     -P) PROFILE=1; shift ;;
     --no-build) BUILD=0; shift ;;
     -h|--help) bench_usage "$0"; exit 0 ;;
@@ -135,15 +139,27 @@ run_runners() {  # threads
   if [[ -n $BASELINE ]]; then
     run_runner "$1" "$BASELINE" baseline
   fi
+  check_params
 }
 
-run_torch() {  # threads
-  "$PYTHON" "$TORCH_SCRIPT" "$RESOLVED" --threads "$1" --steps "$STEPS" --warmup 3 \
+run_torch() {  # threads label [ENV=VALUE...]
+  local t=$1 label=$2
+  shift 2
+  env "$@" "$PYTHON" "$TORCH_SCRIPT" "$RESOLVED" --threads "$t" --steps "$STEPS" --warmup 3 \
     2> /dev/null | tail -n 1 > "$WORK/torch.json"
-  bench_torch "$RESULTS" torch "$WORK/torch.json"
+  bench_torch "$RESULTS" "$label" "$WORK/torch.json"
 }
 
-# check_params: every run's parameter count equals the torch replica's.
+run_torches() {  # threads
+  run_torch "$1" torch
+  if [[ $PASSIVE == 1 ]]; then
+    run_torch "$1" torch_passive OMP_WAIT_POLICY=PASSIVE
+  fi
+  check_params
+}
+
+# check_params: every run so far counted the torch replica's parameters (checked after each
+# round, so a mismatch stops the script at once).
 check_params() {
   local bad
   bad=$(awk -F'\t' -v want="$TORCH_PARAMS" '$4 != want { print $2 " at " $1 " threads: " $4 }' "$RESULTS")
@@ -180,8 +196,7 @@ for MODEL in $MODELS; do
   RESULTS="$WORK/$MODEL.tsv"   # threads  impl  images_per_sec  params
   : > "$RESULTS"
   echo "$MODEL: $SPEC variant $VARIANT${SETS[*]:+ (${SETS[*]})}, batch $BATCH" >&2
-  interleave "$REPEATS" "$THREADS" run_runners run_torch
-  check_params
+  interleave "$REPEATS" "$THREADS" run_runners run_torches
   RUNNER_PARAMS=$(awk -F'\t' '$2 == "runner" { print $4; exit }' "$RESULTS")
   {
     echo "### $MODEL"
