@@ -11,7 +11,8 @@
 #                    and without BN, small AlexNet at width 0.25; mnist-10k, batch 128, SGD)
 #                  rcnn: the R-CNN CNN's pre-training on whole digits in experiments/rcnn.toml
 #                    (32x32 warps, batch 64, SGD with weight decay; no fine-tuning, and the
-#                    detection stages after it on 2 canvases of each set, untimed)
+#                    detection stages after it on 2 canvases of each set without box
+#                    regression, untimed)
 #   -n STEPS     timed training steps per run (default 10)
 #   -r REPEATS   runner/torch pairs per thread count (default 2)
 #   -t THREADS   thread counts, space-separated (default "1 2")
@@ -87,7 +88,7 @@ model_spec() {
 model_sets() {
   case "$1" in
     # Pre-training only; the detection pipeline after it runs on 2 canvases per set (untimed).
-    rcnn) echo "rcnn.finetune=false rcnn.train_canvases=2 rcnn.test_canvases=2 rcnn.draw=0" ;;
+    rcnn) echo "rcnn.finetune=false rcnn.train_canvases=2 rcnn.test_canvases=2 rcnn.bbox_regression=false rcnn.draw=0" ;;
     *) echo "" ;;
   esac
 }
