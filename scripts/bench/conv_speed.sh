@@ -66,6 +66,12 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ $MODELS == all ]] && MODELS="inception inception-nobn alexnet rcnn"
+for m in $MODELS; do
+  case "$m" in
+    inception | inception-nobn | alexnet | rcnn) ;;
+    *) echo "unknown model: $m (inception, inception-nobn, alexnet, rcnn, all)" >&2; exit 2 ;;
+  esac
+done
 
 cd "$(dirname "$0")/../.."
 RUNNER=target/release/runner
@@ -82,7 +88,6 @@ model_spec() {
   case "$1" in
     inception | inception-nobn | alexnet) echo "experiments/random_labels_table1.toml $1" ;;
     rcnn) echo "experiments/rcnn.toml ft-fc7-bb" ;;
-    *) echo "unknown model: $1 (inception, inception-nobn, alexnet, rcnn, all)" >&2; exit 2 ;;
   esac
 }
 model_sets() {
@@ -91,6 +96,27 @@ model_sets() {
     rcnn) echo "rcnn.finetune=false rcnn.train_canvases=2 rcnn.test_canvases=2 rcnn.bbox_regression=false rcnn.draw=0" ;;
     *) echo "" ;;
   esac
+}
+
+# resolve OUT SPEC [ARG...]: `runner check SPEC ARG...` into OUT; its messages on failure.
+resolve() {
+  local out=$1
+  shift
+  if ! "$RUNNER" check "$@" > "$out" 2> "$WORK/check.txt"; then
+    echo "error: runner check $* failed:" >&2
+    cat "$WORK/check.txt" >&2
+    exit 1
+  fi
+}
+
+# torch ARG...: conv_torch.py's last output line (its JSON); its messages on failure.
+torch() {
+  if ! "$PYTHON" "$TORCH_SCRIPT" "$@" > "$WORK/torch.out" 2> "$WORK/torch.err"; then
+    echo "error: $TORCH_SCRIPT $* failed:" >&2
+    cat "$WORK/torch.err" >&2
+    exit 1
+  fi
+  tail -n 1 "$WORK/torch.out"
 }
 
 # cut_variant RESOLVED NAME: RESOLVED (the output of `runner check`) with only the variant
@@ -146,8 +172,7 @@ run_runners() {  # threads
 run_torch() {  # threads label [ENV=VALUE...]
   local t=$1 label=$2
   shift 2
-  env "$@" "$PYTHON" "$TORCH_SCRIPT" "$RESOLVED" --threads "$t" --steps "$STEPS" --warmup 3 \
-    2> /dev/null | tail -n 1 > "$WORK/torch.json"
+  (if (($#)); then export "$@"; fi; torch "$RESOLVED" --threads "$t" --steps "$STEPS" --warmup 3) > "$WORK/torch.json"
   bench_torch "$RESULTS" "$label" "$WORK/torch.json"
 }
 
@@ -178,7 +203,7 @@ for MODEL in $MODELS; do
   read -r SPEC VARIANT <<< "$(model_spec "$MODEL")"
   SETS=()
   for s in $(model_sets "$MODEL"); do SETS+=(--set "$s"); done
-  "$RUNNER" check "$SPEC" "${SETS[@]}" > "$WORK/$MODEL.full.toml" 2> "$WORK/check.txt"
+  resolve "$WORK/$MODEL.full.toml" "$SPEC" "${SETS[@]}"
   ONE="$WORK/$MODEL.toml"
   cut_variant "$WORK/$MODEL.full.toml" "$VARIANT" > "$ONE"
   # In the one-variant spec every key is the variant's own: edits go through variant.NAME.
@@ -188,12 +213,13 @@ for MODEL in $MODELS; do
     RUN_SETS+=(--set "variant.$VARIANT.$s")
   done
   RESOLVED="$WORK/$MODEL.resolved.toml"
-  "$RUNNER" check "$ONE" > "$WORK/$MODEL.one.toml" 2> /dev/null
+  resolve "$WORK/$MODEL.one.toml" "$ONE"
   same_variant "$WORK/$MODEL.full.toml" "$WORK/$MODEL.one.toml" "$VARIANT"
-  "$RUNNER" check "$ONE" "${RUN_SETS[@]}" > "$RESOLVED" 2> /dev/null
+  resolve "$RESOLVED" "$ONE" "${RUN_SETS[@]}"
   BATCH=$(field "$RESOLVED" train.batch_size)
-  TORCH_PARAMS=$("$PYTHON" "$TORCH_SCRIPT" "$RESOLVED" --count 2> /dev/null | tail -n 1 |
-    "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["params"])')
+  torch "$RESOLVED" --count > "$WORK/count.json"
+  TORCH_PARAMS=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["params"])' \
+    "$WORK/count.json")
   RESULTS="$WORK/$MODEL.tsv"   # threads  impl  images_per_sec  params
   : > "$RESULTS"
   echo "$MODEL: $SPEC variant $VARIANT${SETS[*]:+ (${SETS[*]})}, batch $BATCH" >&2
@@ -226,7 +252,8 @@ if [[ $PROFILE == 1 ]]; then
     echo "### torch.profiler: $MODEL, $t thread(s), $STEPS steps"
     echo
     echo '```text'
-    "$PYTHON" "$TORCH_SCRIPT" "$RESOLVED" --profile --threads "$t" --steps "$STEPS" 2> /dev/null
+    "$PYTHON" "$TORCH_SCRIPT" "$RESOLVED" --profile --threads "$t" --steps "$STEPS" 2> "$WORK/torch.err" ||
+      { cat "$WORK/torch.err" >&2; exit 1; }
     echo '```'
     echo
   done
