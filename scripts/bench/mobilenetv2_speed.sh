@@ -67,19 +67,13 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 RESOLVED="$WORK/resolved.toml"
 "$RUNNER" check "$SPEC" > "$RESOLVED" 2> "$WORK/check.txt"
-RESULTS="$WORK/results.tsv"   # threads  impl  images_per_sec
+RESULTS="$WORK/results.tsv"   # threads  impl  images_per_sec  params
 : > "$RESULTS"
 
 run_runner() {  # threads [binary label]
-  local t=$1 bin=${2:-$RUNNER} label=${3:-runner} dir summary
-  dir=$(mktemp -d -p "$WORK")
-  "$bin" run "$SPEC" --set "train.steps=$STEPS" --set "eval.every=$STEPS" \
-    --set train.checkpoint_every=0 --set data.test_limit=96 \
-    --threads "$t" -q --results "$dir" > "$dir/stdout.txt"
-  summary=$(find "$dir" -name summary.csv | head -n 1)
-  awk -F, -v t="$t" -v label="$label" '
-    NR == 1 { for (i = 1; i <= NF; i++) if ($i == "images_per_sec") c = i; next }
-    NR == 2 { print t "\t" label "\t" $c }' "$summary" >> "$RESULTS"
+  bench_runner "$RESULTS" "${3:-runner}" "$1" "" "${2:-$RUNNER}" "$SPEC" \
+    --set "train.steps=$STEPS" --set "eval.every=$STEPS" \
+    --set train.checkpoint_every=0 --set data.test_limit=96
 }
 
 run_runners() {  # threads
@@ -94,11 +88,7 @@ run_torch() {  # threads label [ENV=VALUE...]
   shift 2
   env "$@" "$PYTHON" "$TORCH_SCRIPT" "$RESOLVED" --threads "$t" --steps "$STEPS" --warmup 3 \
     2> /dev/null | tail -n 1 > "$WORK/torch.json"
-  "$PYTHON" -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
-print(d["threads"], sys.argv[2], str(d["images_per_sec"]) + ("*" if d["truncated"] else ""), sep="\t")
-' "$WORK/torch.json" "$label" >> "$RESULTS"
+  bench_torch "$RESULTS" "$label" "$WORK/torch.json"
 }
 
 run_torches() {  # threads
@@ -110,45 +100,9 @@ run_torches() {  # threads
 
 interleave "$REPEATS" "$THREADS" run_runners run_torches
 
-echo
-echo "## MobileNetV2 training speed: runner vs PyTorch (CPU)"
-echo
-echo "- spec: $SPEC ($(tail -n 1 "$WORK/check.txt"))"
-echo "- runner: $("$RUNNER" --version); torch: $("$PYTHON" -c 'import warnings; warnings.filterwarnings("ignore"); import torch; print(torch.__version__)')"
-echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "- $STEPS timed steps per run, median of $REPEATS runs"
-echo
-
-"$PYTHON" - "$RESULTS" <<'PY'
-import statistics, sys
-
-runs = {}
-for line in open(sys.argv[1]):
-    t, impl, ips = line.rstrip("\n").split("\t")
-    runs.setdefault(int(t), {}).setdefault(impl, []).append(ips)
-med = lambda xs: statistics.median(float(x.rstrip("*")) for x in xs) if xs else float("nan")
-passive = any("torch_passive" in d for d in runs.values())
-baseline = any("baseline" in d for d in runs.values())
-head = ["threads", "runner images/s", "torch images/s", "runner/torch"]
-if baseline:
-    head += ["baseline images/s", "baseline/torch", "runner/baseline"]
-if passive:
-    head += ["torch PASSIVE images/s", "runner/torch PASSIVE"]
-head += ["runs (runner; torch)"]
-print("| " + " | ".join(head) + " |")
-print("|" + "---|" * len(head))
-for t in sorted(runs):
-    d = runs[t]
-    r, p, q = d.get("runner", []), d.get("torch", []), d.get("torch_passive", [])
-    o = d.get("baseline", [])
-    cells = [str(t), f"{med(r):.1f}", f"{med(p):.1f}", f"{med(r) / med(p):.2f}"]
-    if baseline:
-        cells += [f"{med(o):.1f}", f"{med(o) / med(p):.2f}", f"{med(r) / med(o):.2f}"]
-    if passive:
-        cells += [f"{med(q):.1f}", f"{med(r) / med(q):.2f}"]
-    cells += [" ".join(r) + "; " + " ".join(p + q) + ("; baseline " + " ".join(o) if o else "")]
-    print("| " + " | ".join(cells) + " |")
-PY
+bench_header "MobileNetV2 training speed: runner vs PyTorch (CPU)" \
+  "$SPEC ($(tail -n 1 "$WORK/check.txt"))" "$STEPS" "$REPEATS"
+bench_table "$RESULTS"
 
 if [[ $LAYERS == 1 ]]; then
   t=$(echo "$THREADS" | tr ' ' '\n' | sort -n | head -n 1)
