@@ -26,7 +26,7 @@ use burn::tensor::Shape;
 use rayon::prelude::*;
 use std::ops::Range;
 
-use super::flex_data::{f32s, lane_sum, tensor};
+use super::flex_data::{f32s, lane_sum, tensor, unwritten};
 
 /// The op as a backend extension: `(output, mean, biased variance)` of `x` `[N, C, H, W]`
 /// normalized with its own per-channel statistics, scaled by `gamma` and shifted by `beta`.
@@ -188,7 +188,7 @@ impl BatchNormKernels for Flex {
                 (scale, b - m * scale)
             })
             .collect();
-        let mut y = vec![0f32; x.len()];
+        let mut y = unwritten(x.len());
         y.par_chunks_mut(p.hw).enumerate().for_each(|(plane, y)| {
             let (scale, shift) = affine[plane % p.c];
             for (o, v) in y.iter_mut().zip(&x[plane * p.hw..][..p.hw]) {
@@ -232,7 +232,7 @@ impl BatchNormKernels for Flex {
             })
             .collect();
         let count = p.per_channel() as f32;
-        let mut dx = vec![0f32; x.len()];
+        let mut dx = unwritten(x.len());
         dx.par_chunks_mut(p.hw).enumerate().for_each(|(plane, dx)| {
             let ch = plane % p.c;
             let (m, s) = (mean[ch], inv_std[ch]);

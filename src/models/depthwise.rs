@@ -22,7 +22,7 @@ use burn::backend::{Autodiff, Backend, Flex, backend_extension, tensor::FloatTen
 use burn::prelude::*;
 use rayon::prelude::*;
 
-use super::flex_data::{f32s, tensor};
+use super::flex_data::{f32s, tensor, unwritten};
 
 /// The depthwise op as a backend extension: `x` `[N, C, H, W]` convolved with `weight`
 /// `[C, 1, 3, 3]`, padding 1, the given stride; no bias (see [`depthwise3x3`]).
@@ -144,7 +144,7 @@ impl DepthwiseKernels for Flex {
         let op = "depthwise3x3";
         let (x, w) = (f32s(&x, op), f32s(&weight, op));
         let (in_plane, out_plane) = (g.h * g.w, g.ho * g.wo);
-        let mut y = vec![0f32; g.n * g.c * out_plane];
+        let mut y = unwritten(g.n * g.c * out_plane);
         y.par_chunks_mut(out_plane).enumerate().for_each_init(
             || (Vec::new(), Vec::new()),
             |(padded, grid), (plane, out)| {
@@ -170,7 +170,7 @@ impl DepthwiseKernels for Flex {
         assert_eq!(dy.len(), g.n * g.c * out_plane, "depthwise3x3: grad_out");
 
         let dx = want_dx.then(|| {
-            let mut dx = vec![0f32; g.n * g.c * in_plane];
+            let mut dx = unwritten(g.n * g.c * in_plane);
             dx.par_chunks_mut(in_plane).enumerate().for_each_init(
                 || (Vec::new(), Vec::new()),
                 |(scratch, grid), (plane, dx)| {
@@ -183,7 +183,7 @@ impl DepthwiseKernels for Flex {
         });
 
         let dw = want_dw.then(|| {
-            let mut dw = vec![0f32; g.c * 9];
+            let mut dw = unwritten(g.c * 9);
             dw.par_chunks_mut(9).enumerate().for_each_init(
                 || (Vec::new(), Vec::new(), Vec::new()),
                 |(padded, grid, sums), (ch, dw)| {
@@ -332,10 +332,15 @@ impl Geometry {
 
 /// `plane` (`rows` x `cols`) with a border of one zero on every side, into `padded`: the
 /// taps then need no bounds logic.
+///
+/// Only the interior is written: a buffer reused for planes of one size (each task's own)
+/// keeps its zero border from the first call, which saves a pass over every plane.
 fn pad(plane: &[f32], rows: usize, cols: usize, padded: &mut Vec<f32>) {
     let pw = cols + 2;
-    padded.clear();
-    padded.resize((rows + 2) * pw, 0.0);
+    if padded.len() != (rows + 2) * pw {
+        padded.clear();
+        padded.resize((rows + 2) * pw, 0.0);
+    }
     for (r, row) in plane.chunks_exact(cols).enumerate() {
         padded[(r + 1) * pw + 1..][..cols].copy_from_slice(row);
     }

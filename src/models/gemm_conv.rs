@@ -32,7 +32,7 @@ use burn::backend::{Autodiff, Backend, Flex, backend_extension, tensor::FloatTen
 use burn::prelude::*;
 use rayon::prelude::*;
 
-use super::flex_data::{f32s, tensor};
+use super::flex_data::{f32s, tensor, unwritten};
 
 /// Columns of one chunk's matmul to aim for: wide enough for gemm's kernels to run at speed,
 /// small enough that a chunk's unfolded input stays in cache.
@@ -188,7 +188,8 @@ impl GemmConvKernels for Flex {
         let op = "conv2d_gemm";
         let (x, w) = (f32s(&x, op), f32s(&weight, op));
         let plan = g.plan();
-        let mut y = vec![0f32; g.n * g.o * g.positions()];
+        // Every output is written by a matmul (`accumulate` false) or a scatter.
+        let mut y = unwritten(g.n * g.o * g.positions());
         let parallelism = plan.gemm_parallelism();
         plan.split_images(&mut y, g.o * g.positions())
             .into_par_iter()

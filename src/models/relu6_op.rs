@@ -16,7 +16,7 @@ use burn::backend::{Autodiff, Backend, Flex, backend_extension, tensor::FloatTen
 use burn::prelude::*;
 use rayon::prelude::*;
 
-use super::flex_data::{f32s, tensor};
+use super::flex_data::{f32s, tensor, unwritten};
 
 /// Elements per parallel task.
 const CHUNK: usize = 1 << 14;
@@ -86,7 +86,7 @@ impl Relu6Kernels for Flex {
     fn relu6_forward(x: FlexTensor) -> FlexTensor {
         let shape = x.layout().shape().clone();
         let x = f32s(&x, "relu6");
-        let mut y = vec![0f32; x.len()];
+        let mut y = unwritten(x.len());
         y.par_chunks_mut(CHUNK)
             .zip(x.par_chunks(CHUNK))
             .for_each(|(y, x)| {
@@ -104,7 +104,7 @@ impl Relu6Kernels for Flex {
             f32s(&grad_out, "relu6 backward"),
         );
         assert_eq!(y.len(), dy.len(), "relu6 backward: gradient shape");
-        let mut dx = vec![0f32; y.len()];
+        let mut dx = unwritten(y.len());
         dx.par_chunks_mut(CHUNK)
             .zip(y.par_chunks(CHUNK).zip(dy.par_chunks(CHUNK)))
             .for_each(|(dx, (y, dy))| {

@@ -18,7 +18,7 @@ use burn::prelude::*;
 use rayon::prelude::*;
 
 use crate::models::fast_conv::on_flex_f32;
-use crate::models::flex_data::{f32s, tensor};
+use crate::models::flex_data::{f32s, tensor, unwritten};
 
 /// Elements per parallel task: small parameters run in one.
 const CHUNK: usize = 1 << 15;
@@ -58,7 +58,13 @@ impl FusedStepOps for Flex {
         let op = "sgd step";
         let (p, g, v) = (f32s(&param, op), f32s(&grad, op), f32s(&momentum, op));
         assert!(p.len() == g.len() && p.len() == v.len(), "{op}: shapes");
-        let (mut p2, mut v2) = (vec![0f32; p.len()], vec![0f32; p.len()]);
+        // Every element is written, the velocity too when there is momentum (else it is unused).
+        let mut p2 = unwritten(p.len());
+        let mut v2 = if m != 0.0 {
+            unwritten(p.len())
+        } else {
+            vec![0f32; p.len()]
+        };
         let (has_state, nesterov) = (has_state != 0.0, nesterov != 0.0);
         p2.par_chunks_mut(CHUNK)
             .zip(v2.par_chunks_mut(CHUNK))
@@ -110,7 +116,8 @@ impl FusedStepOps for Flex {
             "{op}: shapes"
         );
         let n = p.len();
-        let (mut p2, mut s2, mut v2) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
+        let (mut p2, mut s2) = (unwritten(n), unwritten(n));
+        let mut v2 = if m > 0.0 { unwritten(n) } else { vec![0f32; n] };
         let has_state = has_state != 0.0;
         let keep = 1.0 - alpha;
         p2.par_chunks_mut(CHUNK)
