@@ -329,7 +329,10 @@ fn rmsprop_style_and_decay_skips_are_checked() {
              that weight decay skips, but train.weight_decay is 0",
         ),
         (
-            vec!["train.weight_decay=1e-4", "train.decay_skips=[\"bias\", \"bias\"]"],
+            vec![
+                "train.weight_decay=1e-4",
+                "train.decay_skips=[\"bias\", \"bias\"]",
+            ],
             "error: --set train.decay_skips=[\"bias\", \"bias\"]: train.decay_skips: lists \
              `bias` twice",
         ),
@@ -341,7 +344,10 @@ fn rmsprop_style_and_decay_skips_are_checked() {
     }
     let (code, err, _) = check(
         &tiny(),
-        &["train.weight_decay=1e-4", "train.decay_skips=[\"batchnorm\"]"],
+        &[
+            "train.weight_decay=1e-4",
+            "train.decay_skips=[\"batchnorm\"]",
+        ],
     );
     assert_eq!(code, Some(1));
     assert!(
@@ -367,7 +373,10 @@ fn rmsprop_style_and_decay_skips_are_checked() {
         ],
     );
     assert_eq!(code, Some(0), "{err}");
-    assert!(resolved.contains("rmsprop_style = \"tensorflow\""), "{resolved}");
+    assert!(
+        resolved.contains("rmsprop_style = \"tensorflow\""),
+        "{resolved}"
+    );
     let (code, _, resolved) = check(&tiny(), &[]);
     assert_eq!(code, Some(0));
     assert!(!resolved.contains("rmsprop_style") && !resolved.contains("decay_skips"));

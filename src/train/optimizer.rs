@@ -198,7 +198,10 @@ mod tests {
         let has = |p: &str| skipped.iter().any(|s| s == p);
         assert_eq!(model.blocks.len(), 3);
         for i in 0..3 {
-            assert!(has(&format!("blocks.{i}.depthwise.conv.weight")), "{skipped:?}");
+            assert!(
+                has(&format!("blocks.{i}.depthwise.conv.weight")),
+                "{skipped:?}"
+            );
             assert!(has(&format!("blocks.{i}.depthwise.norm.gamma")));
             assert!(has(&format!("blocks.{i}.project.norm.beta")));
             assert!(!has(&format!("blocks.{i}.project.conv.weight")));
@@ -269,6 +272,10 @@ mod tests {
         let dw = flat(&model.blocks[1].depthwise.conv.weight);
         let after = optim.step(1.0, model, grads);
         halved(&dw, flat(&after.blocks[1].depthwise.conv.weight));
-        assert!(flat(&after.stem.norm.gamma).iter().all(|g| (*g - 0.5).abs() < 1e-7));
+        assert!(
+            flat(&after.stem.norm.gamma)
+                .iter()
+                .all(|g| (*g - 0.5).abs() < 1e-7)
+        );
     }
 }

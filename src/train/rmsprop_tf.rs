@@ -136,7 +136,10 @@ mod tests {
     fn assert_close(got: &[f32], want: &[f64], what: &str) {
         assert_eq!(got.len(), want.len(), "{what}");
         for (g, w) in got.iter().zip(want) {
-            assert!((*g as f64 - w).abs() < 1e-6, "{what}: got {got:?}, want {want:?}");
+            assert!(
+                (*g as f64 - w).abs() < 1e-6,
+                "{what}: got {got:?}, want {want:?}"
+            );
         }
     }
 
@@ -165,7 +168,11 @@ mod tests {
             &[0.036_037_498_5, -0.070_710_678_1],
             "mom after step 1",
         );
-        assert_close(&values(&w), &[0.963_962_501_5, -1.929_289_321_9], "w after step 1");
+        assert_close(
+            &values(&w),
+            &[0.963_962_501_5, -1.929_289_321_9],
+            "w after step 1",
+        );
         // ms = 0.9 * [0.925, 1] + 0.1 * [0.04, 0.09] = [0.8365, 0.909]
         // mom = 0.9 * mom + 0.05 * g / sqrt(ms + 1)
         //     = [0.0324337 + 0.01 / sqrt(1.8365), -0.0636396 + 0.015 / sqrt(1.909)]
@@ -179,7 +186,11 @@ mod tests {
             &[0.039_812_868_0, -0.052_783_148_8],
             "mom after step 2",
         );
-        assert_close(&values(&w), &[0.924_149_633_5, -1.876_506_173_0], "w after step 2");
+        assert_close(
+            &values(&w),
+            &[0.924_149_633_5, -1.876_506_173_0],
+            "w after step 2",
+        );
     }
 
     #[test]
@@ -221,7 +232,10 @@ mod tests {
         let device = Device::flex().autodiff();
         let mut model = Linear {
             weight: Param::from_tensor(Tensor::zeros([1, 2], &device)),
-            bias: Some(Param::from_tensor(Tensor::from_floats([1.0, -2.0], &device))),
+            bias: Some(Param::from_tensor(Tensor::from_floats(
+                [1.0, -2.0],
+                &device,
+            ))),
         };
         let mut optim = crate::train::optimizer::build(&rmsprop(style), &model);
         for (lr, g) in [(0.1, [0.5, -1.0]), (0.05, [0.2, 0.3])] {
@@ -258,7 +272,8 @@ mod tests {
         let model: Linear = LinearConfig::new(3, 2).init(&device);
         let spec = rmsprop(RmspropStyle::Tensorflow);
         let x = Tensor::<2>::from_floats([[0.5, -1.0, 2.0]], &device);
-        let grads = |m: &Linear| GradientsParams::from_grads(m.forward(x.clone()).sum().backward(), m);
+        let grads =
+            |m: &Linear| GradientsParams::from_grads(m.forward(x.clone()).sum().backward(), m);
         let mut optim = crate::train::optimizer::build(&spec, &model);
         let g = grads(&model);
         let model = optim.step(0.1, model, g);
@@ -267,10 +282,20 @@ mod tests {
         let a = optim.step(0.1, model.clone(), grads(&model));
         let b = restored.step(0.1, model.clone(), grads(&model));
         let (a, b) = (a.weight.val().inner(), b.weight.val().inner());
-        assert_eq!(a.to_data().try_to_vec::<f32>().unwrap(), b.to_data().try_to_vec::<f32>().unwrap());
+        assert_eq!(
+            a.to_data().try_to_vec::<f32>().unwrap(),
+            b.to_data().try_to_vec::<f32>().unwrap()
+        );
         // And the restored state is not a fresh one (ms = 1 again would give another step).
         let mut fresh = crate::train::optimizer::build(&spec, &model);
-        let c = fresh.step(0.1, model.clone(), grads(&model)).weight.val().inner();
-        assert_ne!(a.to_data().try_to_vec::<f32>().unwrap(), c.to_data().try_to_vec::<f32>().unwrap());
+        let c = fresh
+            .step(0.1, model.clone(), grads(&model))
+            .weight
+            .val()
+            .inner();
+        assert_ne!(
+            a.to_data().try_to_vec::<f32>().unwrap(),
+            c.to_data().try_to_vec::<f32>().unwrap()
+        );
     }
 }
