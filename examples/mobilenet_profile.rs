@@ -87,6 +87,8 @@ fn convs(arch: &Arch) -> Vec<(&'static str, &ConvPlan)> {
 }
 
 fn main() -> anyhow::Result<()> {
+    // Speed only: a platform without these settings runs the same, slower.
+    let _ = runner::util::alloc::keep_freed_memory();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |name: &str| {
         args.iter()

@@ -10,6 +10,7 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use runner::models::depthwise::depthwise3x3;
 use runner::models::fast_conv::{Route, route};
+use runner::models::gemm_conv::conv2d_gemm;
 use runner::models::pointwise::conv1x1;
 
 /// Deterministic pseudo-random values in [-1, 1) (a 64-bit LCG's high bits).
@@ -315,12 +316,22 @@ fn convs_route_to_the_op_that_fits_them() {
             .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
             .init(&device)
     };
-    assert_eq!(route(&conv(1, 1, 1, 0, 1), &x), Route::Pointwise);
+    assert_eq!(route(&conv(1, 1, 1, 0, 1), &x), Route::Gemm, "a 1x1");
+    assert_eq!(route(&conv(3, 1, 1, 1, 1), &x), Route::Gemm, "a dense 3x3");
+    assert_eq!(route(&conv(5, 1, 2, 2, 1), &x), Route::Gemm, "a dense 5x5");
+    assert_eq!(
+        route(&conv(3, 1, 1, 1, 2), &x),
+        Route::Burn,
+        "a dense dilated 3x3"
+    );
     assert_eq!(route(&conv(3, 8, 1, 1, 1), &x), Route::Depthwise);
     assert_eq!(route(&conv(3, 8, 2, 1, 1), &x), Route::Depthwise);
-    assert_eq!(route(&conv(3, 1, 1, 1, 1), &x), Route::Burn, "a dense 3x3");
     assert_eq!(route(&conv(3, 8, 1, 1, 2), &x), Route::Burn, "dilation 2");
-    assert_eq!(route(&conv(5, 8, 1, 2, 1), &x), Route::Burn, "a 5x5");
+    assert_eq!(
+        route(&conv(5, 8, 1, 2, 1), &x),
+        Route::Burn,
+        "a depthwise 5x5"
+    );
     assert_eq!(route(&conv(3, 8, 1, 0, 1), &x), Route::Burn, "no padding");
     assert_eq!(
         route(&conv(3, 2, 1, 1, 1), &x),
@@ -330,6 +341,181 @@ fn convs_route_to_the_op_that_fits_them() {
     // The depthwise conv of a MobileNetV2 model, on a model's input, takes the fast op.
     let y = runner::models::fast_conv::conv2d(&conv(3, 8, 2, 1, 1), x);
     assert_eq!(y.dims(), [1, 8, 3, 3]);
+}
+
+/// A dense conv: (batch, in, out, height, width, [kh, kw], [sh, sw], [top, bottom, left,
+/// right]).
+type DenseShape = (
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    [usize; 2],
+    [usize; 2],
+    [usize; 4],
+);
+
+/// Batch 1 and odd sizes; 1x1, 3x3, 5x5 and non-square kernels; strides 1 to 3 and unequal
+/// ones; no, symmetric and asymmetric padding, padding wider than the kernel reaches; maps
+/// from 1x1 up; batches cut into many chunks (37 images of 2x2 maps), into one, and into
+/// chunks of one image (maps of 272 positions), which the op reads and writes in place.
+const DENSE_SHAPES: [DenseShape; 12] = [
+    (1, 3, 5, 4, 4, [1, 1], [1, 1], [0, 0, 0, 0]),
+    (3, 8, 6, 5, 7, [3, 3], [1, 1], [1, 1, 1, 1]),
+    (2, 3, 4, 9, 8, [5, 5], [2, 2], [2, 2, 2, 2]),
+    (5, 2, 3, 7, 6, [2, 3], [1, 2], [0, 1, 2, 0]),
+    (1, 4, 2, 1, 1, [3, 3], [1, 1], [1, 1, 1, 1]),
+    (37, 6, 10, 2, 2, [1, 1], [1, 1], [0, 0, 0, 0]),
+    (4, 3, 5, 11, 10, [3, 3], [3, 2], [0, 0, 0, 0]),
+    (2, 5, 3, 6, 6, [3, 3], [2, 2], [3, 1, 0, 2]),
+    (96, 4, 8, 1, 1, [1, 1], [1, 1], [0, 0, 0, 0]),
+    (3, 2, 7, 14, 14, [5, 5], [1, 1], [2, 2, 2, 2]),
+    (3, 4, 5, 16, 17, [1, 1], [1, 1], [0, 0, 0, 0]),
+    (2, 3, 4, 17, 16, [3, 3], [1, 1], [1, 1, 1, 1]),
+];
+
+fn dense_output_size(shape: DenseShape) -> [usize; 2] {
+    let (_, _, _, h, w, k, s, p) = shape;
+    [
+        (h + p[0] + p[1] - k[0]) / s[0] + 1,
+        (w + p[2] + p[3] - k[1]) / s[1] + 1,
+    ]
+}
+
+/// Our dense conv's (or burn's `conv2d`'s) output and gradients for a fixed upstream gradient.
+fn dense_grads(shape: DenseShape, with_bias: bool, seed: u64, fast: bool) -> Grads {
+    let (n, c, o, h, w, k, stride, p) = shape;
+    let device = Device::flex().autodiff();
+    let make = |shape: &[usize], s: u64| TensorData::new(random(shape, s), shape.to_vec());
+    let [ho, wo] = dense_output_size(shape);
+    let x = Tensor::<4>::from_data(make(&[n, c, h, w], seed), &device).require_grad();
+    let wt = Tensor::<4>::from_data(make(&[o, c, k[0], k[1]], seed + 100), &device).require_grad();
+    let b = Tensor::<1>::from_data(make(&[o], seed + 200), &device).require_grad();
+    let bias = with_bias.then(|| b.clone());
+    let y = if fast {
+        conv2d_gemm(x.clone(), wt.clone(), bias, stride, p)
+    } else {
+        conv2d(
+            x.clone(),
+            wt.clone(),
+            bias,
+            ConvOptions::new_with_padding(stride, [(p[0], p[1]), (p[2], p[3])], [1, 1], 1),
+        )
+    };
+    assert_eq!(y.dims(), [n, o, ho, wo]);
+    let dy = Tensor::<4>::from_data(make(&[n, o, ho, wo], seed + 300), &device);
+    let grads = (y.clone() * dy).sum().backward();
+    let g = |t: &Tensor<4>| values(t.grad(&grads).expect("a gradient"));
+    let gb = with_bias.then(|| values(b.grad(&grads).expect("a bias gradient")));
+    (values(y), g(&x), g(&wt), gb)
+}
+
+#[test]
+fn conv2d_gemm_matches_burns_conv_forward_and_backward() {
+    for (k, &shape) in DENSE_SHAPES.iter().enumerate() {
+        for with_bias in [false, true] {
+            let seed = 20 * k as u64 + with_bias as u64;
+            let (y, dx, dw, db) = dense_grads(shape, with_bias, seed, true);
+            let (ry, rdx, rdw, rdb) = dense_grads(shape, with_bias, seed, false);
+            let at = format!("shape {shape:?}, bias {with_bias}");
+            assert_close(&format!("output, {at}"), &y, &ry);
+            assert_close(&format!("input gradient, {at}"), &dx, &rdx);
+            assert_close(&format!("weight gradient, {at}"), &dw, &rdw);
+            if let (Some(db), Some(rdb)) = (db, rdb) {
+                assert_close(&format!("bias gradient, {at}"), &db, &rdb);
+            }
+        }
+    }
+}
+
+/// Central differences in f64 of `L = Σ dy · conv(x, w)` against the op's gradients, for
+/// every input and weight element of small shapes (strided, asymmetric padding).
+#[test]
+fn conv2d_gemm_gradients_match_finite_differences() {
+    let device = Device::flex();
+    for (case, &shape) in [DENSE_SHAPES[3], DENSE_SHAPES[7], DENSE_SHAPES[2]]
+        .iter()
+        .enumerate()
+    {
+        let (n, c, o, h, w, k, stride, p) = shape;
+        let [ho, wo] = dense_output_size(shape);
+        let seed = 2000 + case as u64;
+        let x = random(&[n, c, h, w], seed);
+        let wv = random(&[o, c, k[0], k[1]], seed + 1);
+        let dy = random(&[n, o, ho, wo], seed + 2);
+        let loss = |x: &[f32], wv: &[f32]| -> f64 {
+            let xt = Tensor::<4>::from_data(TensorData::new(x.to_vec(), vec![n, c, h, w]), &device);
+            let wt = Tensor::<4>::from_data(
+                TensorData::new(wv.to_vec(), vec![o, c, k[0], k[1]]),
+                &device,
+            );
+            values(conv2d_gemm(xt, wt, None, stride, p))
+                .iter()
+                .zip(&dy)
+                .map(|(a, b)| *a as f64 * *b as f64)
+                .sum()
+        };
+
+        let ad = Device::flex().autodiff();
+        let xt = Tensor::<4>::from_data(TensorData::new(x.clone(), vec![n, c, h, w]), &ad)
+            .require_grad();
+        let wt = Tensor::<4>::from_data(TensorData::new(wv.clone(), vec![o, c, k[0], k[1]]), &ad)
+            .require_grad();
+        let y = conv2d_gemm(xt.clone(), wt.clone(), None, stride, p);
+        let dyt = Tensor::<4>::from_data(TensorData::new(dy.clone(), vec![n, o, ho, wo]), &ad);
+        let grads = (y * dyt).sum().backward();
+        let (gx, gw) = (
+            values(xt.grad(&grads).unwrap()),
+            values(wt.grad(&grads).unwrap()),
+        );
+        let eps = 1e-2f32;
+        for (which, base, analytic) in [("input", &x, &gx), ("weight", &wv, &gw)] {
+            for i in 0..base.len() {
+                let (mut plus, mut minus) = (base.clone(), base.clone());
+                plus[i] += eps;
+                minus[i] -= eps;
+                let (lp, lm) = if which == "input" {
+                    (loss(&plus, &wv), loss(&minus, &wv))
+                } else {
+                    (loss(&x, &plus), loss(&x, &minus))
+                };
+                let numeric = (lp - lm) / (2.0 * eps as f64);
+                assert!(
+                    (numeric - analytic[i] as f64).abs() <= 2e-3 * (1.0 + numeric.abs()),
+                    "case {case}: {which} gradient [{i}]: finite differences {numeric}, op {}",
+                    analytic[i]
+                );
+            }
+        }
+    }
+}
+
+/// Many groups of chunks (37 images of 2x2 maps, 96 1x1 maps) and one group spread by gemm
+/// over the threads (3 images of 14x14): the same bits at 1, 2 and 3 threads.
+#[test]
+fn conv2d_gemm_is_bit_identical_across_thread_counts() {
+    for shape in [DENSE_SHAPES[5], DENSE_SHAPES[8], DENSE_SHAPES[9]] {
+        let at = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| dense_grads(shape, true, 91, true))
+        };
+        let one = at(1);
+        for threads in [2, 3] {
+            let other = at(threads);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            for (what, a, b) in [
+                ("output", &one.0, &other.0),
+                ("input gradient", &one.1, &other.1),
+                ("weight gradient", &one.2, &other.2),
+            ] {
+                assert_eq!(bits(a), bits(b), "{what} at {threads} threads, {shape:?}");
+            }
+        }
+    }
 }
 
 /// (batch, channels, height, width): batch 1 with a map, 1x1 maps, odd sizes, a long plane.
@@ -478,4 +664,34 @@ fn batch_norm_op_is_bit_identical_across_thread_counts() {
     for threads in [2, 3] {
         assert_eq!(one, bits(&at(threads)), "at {threads} threads");
     }
+}
+
+/// ReLU6's value and gradient against burn's `relu(x).clamp_max(6)`, on values spread over
+/// [-4.5, 10.5) so every branch is taken (a random value lands exactly on 0 or 6 with
+/// probability 0, where the two gradient rules differ).
+#[test]
+fn relu6_op_matches_burns_relu_and_clamp() {
+    let device = Device::flex().autodiff();
+    let shape = [3, 5, 7, 9];
+    let make = |s: u64| TensorData::new(random(&shape, s), shape.to_vec());
+    let run = |fast: bool| {
+        let x = Tensor::<4>::from_data(make(41), &device)
+            .mul_scalar(7.5)
+            .add_scalar(3.0)
+            .detach()
+            .require_grad();
+        let y = if fast {
+            runner::models::relu6_op::relu6(x.clone())
+        } else {
+            burn::tensor::activation::relu(x.clone()).clamp_max(6.0)
+        };
+        let dy = Tensor::<4>::from_data(make(42), &device);
+        let grads = (y.clone() * dy).sum().backward();
+        (values(y), values(x.grad(&grads).expect("a gradient")))
+    };
+    let ((y, dx), (ry, rdx)) = (run(true), run(false));
+    assert_eq!(y, ry, "values");
+    assert_eq!(dx, rdx, "gradients");
+    assert!(y.contains(&0.0) && y.contains(&6.0));
+    assert!(y.iter().any(|&v| v > 0.0 && v < 6.0));
 }

@@ -12,6 +12,7 @@ use burn::tensor::module::avg_pool2d;
 use burn::tensor::ops::AvgPoolOptions;
 
 use super::count::Sizes;
+use super::fast_conv::conv2d;
 
 /// Channels of each convolution and units of the two hidden FC layers at width 1.
 const CONV_CHANNELS: usize = 64;
@@ -76,8 +77,8 @@ impl AlexNetSmall {
     /// - `x`: `[batch, channels, height, width]`
     /// - returns `[batch, classes]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let x = local_response_norm(self.pool.forward(relu(self.conv1.forward(x))));
-        let x = local_response_norm(self.pool.forward(relu(self.conv2.forward(x))));
+        let x = local_response_norm(self.pool.forward(relu(conv2d(&self.conv1, x))));
+        let x = local_response_norm(self.pool.forward(relu(conv2d(&self.conv2, x))));
         let x: Tensor<2> = x.flatten(1, 3);
         let x = relu(self.fc1.forward(x));
         let x = relu(self.fc2.forward(x));

@@ -145,13 +145,14 @@ impl DepthwiseKernels for Flex {
         let (x, w) = (f32s(&x, op), f32s(&weight, op));
         let (in_plane, out_plane) = (g.h * g.w, g.ho * g.wo);
         let mut y = vec![0f32; g.n * g.c * out_plane];
-        y.par_chunks_mut(out_plane)
-            .enumerate()
-            .for_each_init(Vec::new, |padded, (plane, out)| {
+        y.par_chunks_mut(out_plane).enumerate().for_each_init(
+            || (Vec::new(), Vec::new()),
+            |(padded, grid), (plane, out)| {
                 let ch = plane % g.c;
                 pad(&x[plane * in_plane..][..in_plane], g.h, g.w, padded);
-                g.forward(padded, taps(&w, ch), out);
-            });
+                g.forward(padded, taps(&w, ch), grid, out);
+            },
+        );
         tensor(y, [g.n, g.c, g.ho, g.wo])
     }
 
@@ -171,11 +172,11 @@ impl DepthwiseKernels for Flex {
         let dx = want_dx.then(|| {
             let mut dx = vec![0f32; g.n * g.c * in_plane];
             dx.par_chunks_mut(in_plane).enumerate().for_each_init(
-                Vec::new,
-                |scratch, (plane, dx)| {
+                || (Vec::new(), Vec::new()),
+                |(scratch, grid), (plane, dx)| {
                     let ch = plane % g.c;
                     let dy = &dy[plane * out_plane..][..out_plane];
-                    g.input_grad(dy, taps(&w, ch), scratch, dx);
+                    g.input_grad(dy, taps(&w, ch), scratch, grid, dx);
                 },
             );
             tensor(dx, [g.n, g.c, g.h, g.w])
@@ -184,18 +185,20 @@ impl DepthwiseKernels for Flex {
         let dw = want_dw.then(|| {
             let mut dw = vec![0f32; g.c * 9];
             dw.par_chunks_mut(9).enumerate().for_each_init(
-                || (Vec::new(), Vec::new()),
-                |(padded, sums), (ch, dw)| {
-                    // Per-tap running sums over every image's rows, in image order inside
+                || (Vec::new(), Vec::new(), Vec::new()),
+                |(padded, grid, sums), (ch, dw)| {
+                    // Per-tap running sums over every image's outputs, in image order inside
                     // one task: the same bits at any thread count.
+                    let row = g.weight_grad_row();
                     sums.clear();
-                    sums.resize(9 * g.wo, 0f32);
+                    sums.resize(9 * row, 0f32);
                     for n in 0..g.n {
                         let plane = n * g.c + ch;
                         pad(&x[plane * in_plane..][..in_plane], g.h, g.w, padded);
-                        g.weight_grad(padded, &dy[plane * out_plane..][..out_plane], sums);
+                        let dy = &dy[plane * out_plane..][..out_plane];
+                        g.weight_grad(padded, dy, grid, sums);
                     }
-                    for (dw, tap) in dw.iter_mut().zip(sums.chunks_exact(g.wo)) {
+                    for (dw, tap) in dw.iter_mut().zip(sums.chunks_exact(row)) {
                         *dw = tap.iter().sum();
                     }
                 },
@@ -239,19 +242,26 @@ impl Geometry {
     }
 
     /// The forward conv of one padded plane (see [`pad`]).
-    fn forward(&self, padded: &[f32], k: &[f32; 9], out: &mut [f32]) {
-        correlate(padded, self.w + 2, k, self.stride, out, self.wo);
+    fn forward(&self, padded: &[f32], k: &[f32; 9], grid: &mut Vec<f32>, out: &mut [f32]) {
+        correlate(padded, self.w + 2, k, self.stride, grid, out, self.wo);
     }
 
     /// `dL/dx` of one plane from its `dL/dy`. At stride 1 that is `dL/dy`, padded, correlated
     /// with the flipped kernel; at stride 2 each output's gradient is scattered to its 9
     /// inputs, row by row in a fixed order.
-    fn input_grad(&self, dy: &[f32], k: &[f32; 9], scratch: &mut Vec<f32>, dx: &mut [f32]) {
+    fn input_grad(
+        &self,
+        dy: &[f32],
+        k: &[f32; 9],
+        scratch: &mut Vec<f32>,
+        grid: &mut Vec<f32>,
+        dx: &mut [f32],
+    ) {
         if self.stride == 1 {
             pad(dy, self.ho, self.wo, scratch);
             let mut flipped = *k;
             flipped.reverse();
-            correlate(scratch, self.wo + 2, &flipped, 1, dx, self.w);
+            correlate(scratch, self.wo + 2, &flipped, 1, grid, dx, self.w);
             return;
         }
         let (s, pw) = (self.stride, self.w + 2);
@@ -274,23 +284,46 @@ impl Geometry {
         }
     }
 
-    /// Adds one plane's `dy[oy][ox] · p[oy·s + ky][ox·s + kx]`, summed over `oy`, to
-    /// `sums[tap][ox]` (9 rows of `wo`): elementwise, so it vectorizes over `ox`; the caller
-    /// sums each tap's row at the end.
-    fn weight_grad(&self, padded: &[f32], dy: &[f32], sums: &mut [f32]) {
+    /// The length of [`Geometry::weight_grad`]'s per-tap rows of sums.
+    fn weight_grad_row(&self) -> usize {
+        if self.stride == 1 {
+            // The last row needs only its first `wo` values; the taps then stay inside the
+            // padded plane.
+            (self.ho - 1) * (self.w + 2) + self.wo
+        } else {
+            self.wo
+        }
+    }
+
+    /// Adds one plane's `dy[oy][ox] · p[oy·s + ky][ox·s + kx]` to `sums[tap]` (9 rows of
+    /// [`Geometry::weight_grad_row`]): elementwise, so it vectorizes; the caller sums each
+    /// tap's row at the end. At stride 1 the rows run over the whole plane: `dy` is laid out
+    /// on the padded plane's row width (`grid`, zeros past each row's end), so each tap is one
+    /// product of two long contiguous runs, about `ho · (w + 2)` long, even for a 4x4 map. At
+    /// stride 2 they run over `ox`, summed over `oy`.
+    fn weight_grad(&self, padded: &[f32], dy: &[f32], grid: &mut Vec<f32>, sums: &mut [f32]) {
         let (s, pw, wo) = (self.stride, self.w + 2, self.wo);
+        if s == 1 {
+            let len = self.weight_grad_row();
+            grid.clear();
+            grid.resize(self.ho * pw, 0.0);
+            for (row, dy) in grid.chunks_exact_mut(pw).zip(dy.chunks_exact(wo)) {
+                row[..wo].copy_from_slice(dy);
+            }
+            for (tap, acc) in sums.chunks_exact_mut(len).enumerate() {
+                let shifted = &padded[(tap / 3) * pw + tap % 3..][..len];
+                for ((a, g), v) in acc.iter_mut().zip(&grid[..len]).zip(shifted) {
+                    *a += g * v;
+                }
+            }
+            return;
+        }
         for (oy, grad) in dy.chunks_exact(wo).enumerate() {
             for (tap, acc) in sums.chunks_exact_mut(wo).enumerate() {
                 let (ky, kx) = (tap / 3, tap % 3);
                 let row = &padded[(oy * s + ky) * pw + kx..];
-                if s == 1 {
-                    for ((a, g), v) in acc.iter_mut().zip(grad).zip(&row[..wo]) {
-                        *a += g * v;
-                    }
-                } else {
-                    for (ox, (a, g)) in acc.iter_mut().zip(grad).enumerate() {
-                        *a += g * row[ox * s];
-                    }
+                for (ox, (a, g)) in acc.iter_mut().zip(grad).enumerate() {
+                    *a += g * row[ox * s];
                 }
             }
         }
@@ -309,29 +342,57 @@ fn pad(plane: &[f32], rows: usize, cols: usize, padded: &mut Vec<f32>) {
 }
 
 /// `out[oy][ox] = Σ k[ky][kx] · p[oy·s + ky][ox·s + kx]`, `p` a padded plane with rows `pw`
-/// wide, `out` rows `wo` wide. One fixed expression per output, so the compiler vectorizes the
-/// stride-1 loop over `ox` and every run sums in the same order.
-fn correlate(p: &[f32], pw: usize, k: &[f32; 9], s: usize, out: &mut [f32], wo: usize) {
+/// wide, `out` rows `wo` wide. One fixed expression per output, so every run sums in the same
+/// order. At stride 1 it is computed on the padded plane's grid (`grid`, rows `pw` wide,
+/// the last two values of each row unused) and copied out: one loop over `ho · pw`
+/// contiguous values that vectorizes however small the map (MobileNetV2's 7x7 and 4x4 maps
+/// leave a per-row loop 7 or 4 wide).
+fn correlate(
+    p: &[f32],
+    pw: usize,
+    k: &[f32; 9],
+    s: usize,
+    grid: &mut Vec<f32>,
+    out: &mut [f32],
+    wo: usize,
+) {
+    if s == 1 {
+        let ho = out.len() / wo;
+        // The last row needs only its first `wo` values; the taps then stay inside `p`.
+        let len = (ho - 1) * pw + wo;
+        grid.clear();
+        grid.resize(len, 0.0);
+        let (a0, a1, a2) = (&p[..len], &p[1..len + 1], &p[2..len + 2]);
+        let (b0, b1, b2) = (
+            &p[pw..pw + len],
+            &p[pw + 1..pw + len + 1],
+            &p[pw + 2..pw + len + 2],
+        );
+        let r2 = 2 * pw;
+        let (c0, c1, c2) = (
+            &p[r2..r2 + len],
+            &p[r2 + 1..r2 + len + 1],
+            &p[r2 + 2..r2 + len + 2],
+        );
+        for (i, o) in grid.iter_mut().enumerate() {
+            *o = (k[0] * a0[i] + k[1] * a1[i] + k[2] * a2[i])
+                + (k[3] * b0[i] + k[4] * b1[i] + k[5] * b2[i])
+                + (k[6] * c0[i] + k[7] * c1[i] + k[8] * c2[i]);
+        }
+        for (oy, out) in out.chunks_exact_mut(wo).enumerate() {
+            out.copy_from_slice(&grid[oy * pw..][..wo]);
+        }
+        return;
+    }
     for (oy, out) in out.chunks_exact_mut(wo).enumerate() {
         let r0 = &p[oy * s * pw..][..pw];
         let r1 = &p[(oy * s + 1) * pw..][..pw];
         let r2 = &p[(oy * s + 2) * pw..][..pw];
-        if s == 1 {
-            let (a0, a1, a2) = (&r0[..wo], &r0[1..wo + 1], &r0[2..wo + 2]);
-            let (b0, b1, b2) = (&r1[..wo], &r1[1..wo + 1], &r1[2..wo + 2]);
-            let (c0, c1, c2) = (&r2[..wo], &r2[1..wo + 1], &r2[2..wo + 2]);
-            for i in 0..wo {
-                out[i] = (k[0] * a0[i] + k[1] * a1[i] + k[2] * a2[i])
-                    + (k[3] * b0[i] + k[4] * b1[i] + k[5] * b2[i])
-                    + (k[6] * c0[i] + k[7] * c1[i] + k[8] * c2[i]);
-            }
-        } else {
-            for (i, o) in out.iter_mut().enumerate() {
-                let c = i * s;
-                *o = (k[0] * r0[c] + k[1] * r0[c + 1] + k[2] * r0[c + 2])
-                    + (k[3] * r1[c] + k[4] * r1[c + 1] + k[5] * r1[c + 2])
-                    + (k[6] * r2[c] + k[7] * r2[c + 1] + k[8] * r2[c + 2]);
-            }
+        for (i, o) in out.iter_mut().enumerate() {
+            let c = i * s;
+            *o = (k[0] * r0[c] + k[1] * r0[c + 1] + k[2] * r0[c + 2])
+                + (k[3] * r1[c] + k[4] * r1[c + 1] + k[5] * r1[c + 2])
+                + (k[6] * r2[c] + k[7] * r2[c + 1] + k[8] * r2[c + 2]);
         }
     }
 }

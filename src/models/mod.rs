@@ -12,8 +12,12 @@ pub mod fast_conv;
 pub mod finite_sample;
 #[cfg(feature = "flex")]
 pub mod flex_data;
+#[cfg(feature = "flex")]
+pub mod gemm_conv;
 pub mod inception_small;
 pub mod mlp;
 pub mod mobilenet_v2;
 pub mod pointwise;
 pub mod rcnn_net;
+#[cfg(feature = "flex")]
+pub mod relu6_op;

@@ -11,6 +11,7 @@ use burn::tensor::activation::relu;
 
 use super::alexnet_small::pooled;
 use super::count::Sizes;
+use super::fast_conv::conv2d;
 
 /// The layer whose activations feed the SVMs (R-CNN Table 2's rows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -142,9 +143,9 @@ impl RcnnNet {
     /// # Shapes
     /// - `x`: `[batch, 1, input, input]`
     pub fn features(&self, x: Tensor<4>) -> Features {
-        let x = self.pool.forward(relu(self.conv1.forward(x)));
-        let x = self.pool.forward(relu(self.conv2.forward(x)));
-        let x = self.pool.forward(relu(self.conv3.forward(x)));
+        let x = self.pool.forward(relu(conv2d(&self.conv1, x)));
+        let x = self.pool.forward(relu(conv2d(&self.conv2, x)));
+        let x = self.pool.forward(relu(conv2d(&self.conv3, x)));
         let pool5: Tensor<2> = x.flatten(1, 3);
         let fc6 = relu(self.fc6.forward(pool5.clone()));
         let fc7 = relu(self.fc7.forward(self.dropout.forward(fc6.clone())));

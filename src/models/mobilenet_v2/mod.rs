@@ -23,11 +23,16 @@ pub use arch::{
     make_divisible,
 };
 
-/// ReLU6, `min(max(x, 0), 6)`, written as `relu(x).clamp_max(6)`: on burn's autodiff backend
-/// `clamp` becomes two compare-and-`mask_fill` passes forward and two backward, while `relu`
-/// has a fused kernel on each side; this form cost ~30% less CPU per MobileNetV2 training step
-/// (examples/mobilenet_profile.rs) and gives the same values and gradients.
+/// ReLU6, `min(max(x, 0), 6)`: this project's own op on burn-flex f32 tensors
+/// ([`crate::models::relu6_op`]), elsewhere `relu(x).clamp_max(6)` (on burn's autodiff
+/// backend `clamp` becomes two compare-and-`mask_fill` passes each way, while `relu` has a
+/// fused kernel on each side). Both give the same values; the gradient at exactly 6 is 0 in
+/// ours (PyTorch's rule) and 1 in burn's composition.
 pub fn relu6<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    #[cfg(feature = "flex")]
+    if crate::models::fast_conv::on_flex_f32(&x) {
+        return crate::models::relu6_op::relu6(x);
+    }
     burn::tensor::activation::relu(x).clamp_max(6.0)
 }
 
