@@ -123,7 +123,7 @@ fn main() -> anyhow::Result<()> {
 
     // Whole steps.
     let mut model = MobileNetV2::new(&arch, &ad);
-    let mut optim = optimizer::build(&spec.train);
+    let mut optim = optimizer::build(&spec.train, &model);
     let r = arch.resolution;
     let x = Tensor::<4>::random([b, arch.in_channels, r, r], Distribution::Default, &ad);
     let y = Tensor::<1, Int>::from_data(

@@ -118,7 +118,7 @@ fn mobilenet_spec_errors_are_located() {
     assert_eq!(code, Some(1));
     assert!(
         err.starts_with(
-            "error: SPEC:27:1: mobilenet.width_multiplyer: unknown key `width_multiplyer` \
+            "error: SPEC:29:1: mobilenet.width_multiplyer: unknown key `width_multiplyer` \
              (did you mean `width_multiplier`?)"
         ),
         "{err}"
@@ -140,7 +140,7 @@ fn mobilenet_spec_errors_are_located() {
     assert_eq!(code, Some(1));
     assert_eq!(
         err,
-        "error: SPEC:30:39: mobilenet.rows.2: every entry of a row [t, c, n, s] must be at \
+        "error: SPEC:32:39: mobilenet.rows.2: every entry of a row [t, c, n, s] must be at \
          least 1, got [6, 32, 0, 2]"
     );
     let (code, err) = check_located(&tiny_mobilenet(), &["mobilenet.in_channels=3"]);
@@ -253,4 +253,42 @@ fn count_only_runs_train_nothing() {
     assert_eq!(summary[0]["madds"], "300774272");
     assert_eq!(summary[0]["paper_params_m"], "3.4");
     assert_eq!(summary[0]["paper_madds_m"], "300");
+}
+
+/// mobilenet_tiny trains with TensorFlow's RMSProp and the reference's decay skips; the
+/// optimizer's state (mean square from 1, momentum with the rate in it) is checkpointed, so a
+/// variant resumed from its step-6 checkpoint writes the metrics of one that ran through (a
+/// state lost on load would restart the mean square at 1 and change step 12).
+#[test]
+fn a_resumed_tensorflow_rmsprop_run_matches_the_uninterrupted_one() {
+    let results = tempfile::tempdir().unwrap();
+    let spec = repo().join("experiments/smoke/mobilenet_tiny.toml");
+    let out = run(&[
+        "run",
+        spec.to_str().unwrap(),
+        "-q",
+        "--results",
+        results.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = only_run_dir(results.path(), "mobilenet_tiny");
+    let resolved = std::fs::read_to_string(dir.join("spec.toml")).unwrap();
+    assert!(
+        resolved.contains("rmsprop_style = \"tensorflow\""),
+        "{resolved}"
+    );
+    let v = dir.join("linear-s1");
+    let reference = std::fs::read_to_string(v.join("metrics.csv")).unwrap();
+    // The last step is saved as the model, not as a checkpoint: step 6 is the one left.
+    assert!(v.join("checkpoints/step-0000000006").is_dir());
+    std::fs::remove_file(v.join("result.json")).unwrap();
+    let out = run(&["resume", dir.to_str().unwrap(), "-q"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["resumed"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(v.join("metrics.csv")).unwrap(),
+        reference
+    );
 }

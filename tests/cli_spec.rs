@@ -106,8 +106,8 @@ fn impossible_values_are_rejected_before_training() {
             "train.lrate=0.3",
             "error: --set train.lrate=0.3: train.lrate: unknown key `lrate` (did you mean `lr`?); \
              known keys here: steps, batch_size, optimizer, lr, momentum, nesterov, weight_decay, \
-             beta1, beta2, epsilon, rms_decay, schedule, step_size, gamma, min_lr, \
-             checkpoint_every, keep_checkpoints, monitor, monitor_mode",
+             beta1, beta2, epsilon, rms_decay, rmsprop_style, decay_skips, schedule, \
+             step_size, gamma, min_lr, checkpoint_every, keep_checkpoints, monitor, monitor_mode",
         ),
     ];
     for (set, expected) in cases {
@@ -306,4 +306,78 @@ fn sizes_beyond_the_machines_memory_are_spec_errors_naming_the_key() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("needs about"), "{}", stderr(&out));
+}
+
+/// `train.rmsprop_style` and `train.decay_skips`: wrong values are located, and settings the
+/// spec's optimizer would ignore are errors, not silent no-ops.
+#[test]
+fn rmsprop_style_and_decay_skips_are_checked() {
+    let cases = [
+        (
+            vec!["train.rmsprop_style=keras"],
+            "error: --set train.rmsprop_style=keras: train.rmsprop_style: unknown value `keras`; \
+             expected one of: pytorch, tensorflow",
+        ),
+        (
+            vec!["train.rmsprop_style=tensorflow"],
+            "error: --set train.rmsprop_style=tensorflow: train.rmsprop_style: is an RMSProp \
+             option; set train.optimizer = \"rmsprop\" or leave it out",
+        ),
+        (
+            vec!["train.decay_skips=[\"depthwise\"]"],
+            "error: --set train.decay_skips=[\"depthwise\"]: train.decay_skips: names parameters \
+             that weight decay skips, but train.weight_decay is 0",
+        ),
+        (
+            vec![
+                "train.weight_decay=1e-4",
+                "train.decay_skips=[\"bias\", \"bias\"]",
+            ],
+            "error: --set train.decay_skips=[\"bias\", \"bias\"]: train.decay_skips: lists \
+             `bias` twice",
+        ),
+    ];
+    for (sets, expected) in cases {
+        let (code, err, _) = check(&tiny(), &sets);
+        assert_eq!(code, Some(1), "{sets:?}");
+        assert_eq!(err, expected, "{sets:?}");
+    }
+    let (code, err, _) = check(
+        &tiny(),
+        &[
+            "train.weight_decay=1e-4",
+            "train.decay_skips=[\"batchnorm\"]",
+        ],
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("train.decay_skips") && err.contains("unknown value `batchnorm`"),
+        "{err}"
+    );
+    // In a file: located at the value.
+    let text = tiny().replace("[train]\n", "[train]\nrmsprop_style = \"tf\"\n");
+    let (code, err, _) = check(&text, &[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.starts_with("error: SPEC:") && err.contains("train.rmsprop_style: unknown value `tf`"),
+        "{err}"
+    );
+    // Accepted where they apply, and an old spec resolves without them.
+    let (code, err, resolved) = check(
+        &tiny(),
+        &[
+            "train.optimizer=rmsprop",
+            "train.rmsprop_style=tensorflow",
+            "train.weight_decay=1e-4",
+            "train.decay_skips=[\"batch_norm\", \"depthwise\"]",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        resolved.contains("rmsprop_style = \"tensorflow\""),
+        "{resolved}"
+    );
+    let (code, _, resolved) = check(&tiny(), &[]);
+    assert_eq!(code, Some(0));
+    assert!(!resolved.contains("rmsprop_style") && !resolved.contains("decay_skips"));
 }

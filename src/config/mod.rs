@@ -188,6 +188,48 @@ pub enum Optimizer {
     Rmsprop,
 }
 
+/// The RMSProp update rule (`train.rmsprop_style`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RmspropStyle {
+    /// `ms` from 0, `w -= lr * buf`, `buf = momentum * buf + g / (sqrt(ms) + eps)` (PyTorch,
+    /// burn).
+    #[default]
+    Pytorch,
+    /// `ms` from 1, `mom = momentum * mom + lr * g / sqrt(ms + eps)`, `w -= mom` (TensorFlow's
+    /// `RMSPropOptimizer`).
+    Tensorflow,
+}
+
+impl RmspropStyle {
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// A kind of parameter that `train.weight_decay` skips (`train.decay_skips`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecaySkip {
+    /// BatchNorm's gamma and beta.
+    BatchNorm,
+    /// The weights of depthwise convs.
+    Depthwise,
+    /// Every bias.
+    Bias,
+}
+
+impl DecaySkip {
+    /// The spec's spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::BatchNorm => "batch_norm",
+            Self::Depthwise => "depthwise",
+            Self::Bias => "bias",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Schedule {
@@ -220,6 +262,14 @@ pub struct TrainSpec {
     pub epsilon: f64,
     /// RMSProp's squared-gradient decay.
     pub rms_decay: f64,
+    /// Whose RMSProp update rule: PyTorch's (burn's `RmsProp`) or TensorFlow's (epsilon inside
+    /// the square root, mean square starting at 1, the rate inside the momentum buffer).
+    #[serde(skip_serializing_if = "RmspropStyle::is_default")]
+    pub rmsprop_style: RmspropStyle,
+    /// Parameters `weight_decay` leaves alone (TF-slim's MobileNetV2 regularizes only the
+    /// weights of regular convs and the classifier).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub decay_skips: Vec<DecaySkip>,
     pub schedule: Schedule,
     /// Steps per decay for `step` and `exponential`.
     pub step_size: u64,
@@ -258,6 +308,8 @@ impl Default for TrainSpec {
             beta2: 0.999,
             epsilon: 1e-8,
             rms_decay: 0.9,
+            rmsprop_style: RmspropStyle::Pytorch,
+            decay_skips: Vec::new(),
             schedule: Schedule::Constant,
             step_size: 10_000,
             gamma: 0.1,

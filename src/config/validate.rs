@@ -2,7 +2,7 @@
 
 use super::memory;
 use super::schema::{KindSchema, Uses};
-use super::{Arch, ExperimentSpec, ImageCorruption, Optimizer, Schedule};
+use super::{Arch, ExperimentSpec, ImageCorruption, Optimizer, RmspropStyle, Schedule};
 
 /// A value that fails a check, at its dotted key path.
 pub struct Problem {
@@ -180,6 +180,23 @@ fn generic(
         "train.epsilon",
         format!("must be positive, got {}", t.epsilon),
     );
+    require(
+        t.rmsprop_style == RmspropStyle::Pytorch || t.optimizer == Optimizer::Rmsprop,
+        "train.rmsprop_style",
+        "is an RMSProp option; set train.optimizer = \"rmsprop\" or leave it out".into(),
+    );
+    require(
+        t.decay_skips.is_empty() || t.weight_decay > 0.0,
+        "train.decay_skips",
+        "names parameters that weight decay skips, but train.weight_decay is 0".into(),
+    );
+    for (i, skip) in t.decay_skips.iter().enumerate() {
+        require(
+            !t.decay_skips[..i].contains(skip),
+            "train.decay_skips",
+            format!("lists `{}` twice", skip.name()),
+        );
+    }
     if matches!(t.schedule, Schedule::Step | Schedule::Exponential) {
         require(
             t.step_size > 0,

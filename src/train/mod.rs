@@ -9,6 +9,7 @@ pub mod classify;
 pub mod fused_step;
 pub mod metrics;
 pub mod optimizer;
+pub mod rmsprop_tf;
 pub mod saved_model;
 pub mod schedule;
 pub mod tensorboard;
@@ -134,7 +135,7 @@ pub fn run<T: Task>(
     let t = cfg.train;
     device.seed(mix(cfg.seed, u64::MAX));
     let mut model = task.init(device);
-    let mut optim = optimizer::build(t);
+    let mut optim = optimizer::build(t, &model);
     let mut state = LoopState::default();
     let metrics_path = cfg.dir.join("metrics.csv");
 
