@@ -1,15 +1,19 @@
 //! The fused SGD and RMSProp steps (src/train/fused_step.rs) against burn's own optimizers:
 //! the same parameter bits after every step, for every setting our specs use, and a state
-//! saved by burn's optimizer resumes in ours with the same bits (checkpoints keep their format).
+//! saved by burn's optimizer resumes in ours with the same bits (checkpoints keep their format);
+//! and TensorFlow's RMSProp fused against its own tensor ops.
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{GradientsParams, ModuleOptimizer, RmsPropConfig, SgdConfig};
+use burn::optim::{
+    GradientsParams, LearningRate, ModuleOptimizer, Optimizer, RmsPropConfig, SgdConfig,
+};
 use burn::prelude::*;
 use runner::train::fused_step::{FusedRmsProp, FusedSgd};
+use runner::train::rmsprop_tf::{TfRmsProp, TfRmsPropConfig, TfRmsPropState};
 
 #[derive(Module, Debug)]
 struct Net {
@@ -168,6 +172,46 @@ fn fused_rmsprop_is_burns_rmsprop_bit_for_bit() {
             &format!("rmsprop alpha {alpha} eps {eps} momentum {m} decay {wd}"),
             burn,
             fused,
+        );
+    }
+}
+
+/// TensorFlow's RMSProp as tensor ops (the path of other backends), for comparison.
+#[derive(Clone)]
+struct TfTensorOps(TfRmsProp);
+
+impl Optimizer for TfTensorOps {
+    type State<const D: usize> = TfRmsPropState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        self.0.tensor_step(lr, tensor, grad, state)
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        TfRmsProp::to_device(state, device)
+    }
+}
+
+#[test]
+fn fused_tensorflow_rmsprop_is_its_tensor_ops_bit_for_bit() {
+    // (rho, epsilon, momentum, weight decay): MobileNetV2's reference setting first.
+    for (rho, epsilon, momentum, wd) in [(0.9, 1.0, 0.9, Some(4e-5)), (0.9, 1e-3, 0.0, None)] {
+        let config = TfRmsPropConfig {
+            rho,
+            momentum,
+            epsilon,
+            weight_decay: wd,
+        };
+        same_as_burn(
+            &format!("tensorflow rmsprop rho {rho} eps {epsilon} momentum {momentum} decay {wd:?}"),
+            || ModuleOptimizer::from(TfTensorOps(config.build())),
+            || ModuleOptimizer::from(config.build()),
         );
     }
 }

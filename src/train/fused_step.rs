@@ -45,6 +45,16 @@ pub trait FusedStepOps: Backend {
         momentum: FloatTensor<Self>,
         rule: [f32; 6],
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+    /// `(param', ms', mom')` for TensorFlow's RMSProp (src/train/rmsprop_tf.rs), `rule` =
+    /// `[lr, weight_decay, momentum, rho, epsilon, has_state]`; without a state yet `ms`
+    /// starts at ones and `mom` at zeros, and the tensors passed for them are not read.
+    fn tf_rmsprop_step(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        ms: FloatTensor<Self>,
+        mom: FloatTensor<Self>,
+        rule: [f32; 6],
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 
 impl FusedStepOps for Flex {
@@ -151,6 +161,60 @@ impl FusedStepOps for Flex {
                         q
                     };
                     p2[i] = p[i] - d * lr;
+                }
+            });
+        (
+            tensor(p2, shape.clone()),
+            tensor(s2, shape.clone()),
+            tensor(v2, shape),
+        )
+    }
+
+    fn tf_rmsprop_step(
+        param: FlexTensor,
+        grad: FlexTensor,
+        ms: FlexTensor,
+        mom: FlexTensor,
+        [lr, weight_decay, m, rho, epsilon, has_state]: [f32; 6],
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let shape = param.layout().shape().clone();
+        let op = "tensorflow rmsprop step";
+        let (p, g) = (f32s(&param, op), f32s(&grad, op));
+        let (s, v) = (f32s(&ms, op), f32s(&mom, op));
+        assert!(
+            p.len() == g.len() && p.len() == s.len() && p.len() == v.len(),
+            "{op}: shapes"
+        );
+        let n = p.len();
+        let (mut p2, mut s2, mut v2) = (unwritten(n), unwritten(n), unwritten(n));
+        let has_state = has_state != 0.0;
+        let keep = 1.0 - rho;
+        p2.par_chunks_mut(CHUNK)
+            .zip(s2.par_chunks_mut(CHUNK).zip(v2.par_chunks_mut(CHUNK)))
+            .enumerate()
+            .for_each(|(c, (p2, (s2, v2)))| {
+                let at = c * CHUNK;
+                let len = p2.len();
+                let (p, g) = (&p[at..][..len], &g[at..][..len]);
+                let (s, v) = (&s[at..][..len], &v[at..][..len]);
+                for i in 0..len {
+                    // TfRmsProp's tensor ops, op for op.
+                    let g = if weight_decay != 0.0 {
+                        p[i] * weight_decay + g[i]
+                    } else {
+                        g[i]
+                    };
+                    let old = if has_state { s[i] } else { 1.0 };
+                    let square = old * rho + (g * g) * keep;
+                    s2[i] = square;
+                    let update = (g * lr) / (square + epsilon).sqrt();
+                    let mom = if has_state && m > 0.0 {
+                        v[i] * m + update
+                    } else {
+                        update
+                    };
+                    v2[i] = mom;
+                    p2[i] = p[i] - mom;
                 }
             });
         (

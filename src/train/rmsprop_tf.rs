@@ -15,7 +15,6 @@
 //! gradient first (`g + decay * w`), which is what TF's L2 regularizer in the loss amounts to
 //! (`decay * sum(w^2) / 2` has gradient `decay * w`), so it enters `ms` too.
 
-use burn::optim::decay::{WeightDecay, WeightDecayConfig};
 use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor};
 
@@ -37,9 +36,7 @@ impl TfRmsPropConfig {
             rho: self.rho,
             momentum: self.momentum,
             epsilon: self.epsilon,
-            weight_decay: self
-                .weight_decay
-                .map(|p| WeightDecay::new(&WeightDecayConfig::new(p))),
+            weight_decay: self.weight_decay,
         }
     }
 }
@@ -50,7 +47,8 @@ pub struct TfRmsProp {
     rho: f32,
     momentum: f32,
     epsilon: f32,
-    weight_decay: Option<WeightDecay>,
+    /// L2 penalty added to the gradient, as burn's `WeightDecay` adds it.
+    weight_decay: Option<f32>,
 }
 
 /// Per-parameter state: TF's `rms` and `momentum` slots.
@@ -91,8 +89,72 @@ impl Optimizer for TfRmsProp {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let grad = match &self.weight_decay {
-            Some(decay) => decay.transform(grad, tensor.clone()),
+        #[cfg(feature = "flex")]
+        if crate::models::fast_conv::on_flex_f32(&tensor)
+            && crate::models::fast_conv::on_flex_f32(&grad)
+        {
+            return self.fused_step(lr, tensor, grad, state);
+        }
+        self.tensor_step(lr, tensor, grad, state)
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        TfRmsPropState {
+            ms: state.ms.to_device(device),
+            mom: state.mom.to_device(device),
+        }
+    }
+}
+
+impl TfRmsProp {
+    /// The step in one pass per parameter on flex (src/train/fused_step.rs), bit for bit
+    /// [`TfRmsProp::tensor_step`].
+    #[cfg(feature = "flex")]
+    fn fused_step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<TfRmsPropState<D>>,
+    ) -> (Tensor<D>, Option<TfRmsPropState<D>>) {
+        use super::fused_step::FusedStepOps;
+        let has_state = state.is_some();
+        let (ms, mom) = match state {
+            Some(s) => (s.ms, s.mom),
+            None => (grad.clone(), grad.clone()),
+        };
+        let rule = [
+            lr as f32,
+            self.weight_decay.unwrap_or(0.0),
+            self.momentum,
+            self.rho,
+            self.epsilon,
+            f32::from(u8::from(has_state)),
+        ];
+        let (p, ms, mom) = <burn::backend::Dispatch as FusedStepOps>::tf_rmsprop_step(
+            tensor.into_dispatch(),
+            grad.into_dispatch(),
+            ms.into_dispatch(),
+            mom.into_dispatch(),
+            rule,
+        );
+        let state = TfRmsPropState {
+            ms: Tensor::from_dispatch(ms),
+            mom: Tensor::from_dispatch(mom),
+        };
+        (Tensor::from_dispatch(p), Some(state))
+    }
+
+    /// The step as burn tensor ops, for every backend.
+    pub fn tensor_step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<TfRmsPropState<D>>,
+    ) -> (Tensor<D>, Option<TfRmsPropState<D>>) {
+        let grad = match self.weight_decay {
+            Some(penalty) => tensor.clone().mul_scalar(penalty).add(grad),
             None => grad,
         };
         let (ms, mom) = match state {
@@ -111,13 +173,6 @@ impl Optimizer for TfRmsProp {
             _ => update,
         };
         (tensor - mom.clone(), Some(TfRmsPropState { ms, mom }))
-    }
-
-    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
-        TfRmsPropState {
-            ms: state.ms.to_device(device),
-            mom: state.mom.to_device(device),
-        }
     }
 }
 
