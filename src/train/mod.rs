@@ -5,8 +5,6 @@
 pub mod batches;
 pub mod checkpoint;
 pub mod classify;
-#[cfg(feature = "flex")]
-pub mod fused_step;
 pub mod metrics;
 pub mod optimizer;
 pub mod rmsprop_tf;

@@ -1,8 +1,7 @@
 //! The spec's optimizer settings -> a burn optimizer, with PyTorch's conventions where burn's
 //! defaults differ (no momentum dampening), TensorFlow's RMSProp on request
 //! (`train.rmsprop_style`), and weight decay limited to some parameters
-//! (`train.decay_skips`). On flex, SGD and PyTorch-style RMSProp are one fused pass per
-//! parameter, bit for bit burn's (src/train/fused_step.rs).
+//! (`train.decay_skips`).
 //!
 //! Decay per parameter uses burn's parameter groups: the optimizer with decay is the fallback
 //! for every parameter, and the same optimizer without decay is a group of the skipped
@@ -11,10 +10,8 @@
 
 use burn::module::{Module, ModuleVisitor, Param, ParamGroup};
 use burn::optim::decay::WeightDecayConfig;
-#[cfg(not(feature = "flex"))]
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, ModuleOptimizer};
-#[cfg(not(feature = "flex"))]
 use burn::optim::{RmsPropConfig, SgdConfig};
 use burn::tensor::Tensor;
 
@@ -36,14 +33,8 @@ pub fn build<M: Module>(t: &TrainSpec, model: &M) -> ModuleOptimizer {
 /// One optimizer of `t`'s kind with L2 penalty `decay`, before it is given to a
 /// [`ModuleOptimizer`].
 enum Bare {
-    #[cfg(feature = "flex")]
-    Sgd(super::fused_step::FusedSgd),
-    #[cfg(not(feature = "flex"))]
     Sgd(burn::optim::Sgd),
     Adam(burn::optim::Adam),
-    #[cfg(feature = "flex")]
-    RmsProp(super::fused_step::FusedRmsProp),
-    #[cfg(not(feature = "flex"))]
     RmsProp(burn::optim::RmsProp),
     TfRmsProp(super::rmsprop_tf::TfRmsProp),
 }
@@ -73,13 +64,6 @@ impl Bare {
 fn bare(t: &TrainSpec, decay: f64) -> Bare {
     let decay_config = (decay > 0.0).then(|| WeightDecayConfig::new(decay as f32));
     match t.optimizer {
-        // One pass per parameter on flex, bit for bit burn's SGD (src/train/fused_step.rs).
-        #[cfg(feature = "flex")]
-        Optimizer::Sgd => Bare::Sgd(super::fused_step::FusedSgd {
-            weight_decay: decay as f32,
-            momentum: (t.momentum > 0.0).then_some((t.momentum as f32, 0.0, t.nesterov)),
-        }),
-        #[cfg(not(feature = "flex"))]
         Optimizer::Sgd => {
             let momentum = (t.momentum > 0.0).then(|| {
                 MomentumConfig::new()
@@ -103,15 +87,6 @@ fn bare(t: &TrainSpec, decay: f64) -> Bare {
                 .build(),
         ),
         Optimizer::Rmsprop => match t.rmsprop_style {
-            // One pass per parameter on flex, bit for bit burn's RMSProp (fused_step.rs).
-            #[cfg(feature = "flex")]
-            RmspropStyle::Pytorch => Bare::RmsProp(super::fused_step::FusedRmsProp {
-                alpha: t.rms_decay as f32,
-                epsilon: t.epsilon as f32,
-                momentum: t.momentum as f32,
-                weight_decay: decay as f32,
-            }),
-            #[cfg(not(feature = "flex"))]
             RmspropStyle::Pytorch => Bare::RmsProp(
                 RmsPropConfig::new()
                     .with_alpha(t.rms_decay as f32)

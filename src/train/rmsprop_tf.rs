@@ -89,12 +89,6 @@ impl Optimizer for TfRmsProp {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        #[cfg(feature = "flex")]
-        if crate::models::fast_conv::on_flex_f32(&tensor)
-            && crate::models::fast_conv::on_flex_f32(&grad)
-        {
-            return self.fused_step(lr, tensor, grad, state);
-        }
         self.tensor_step(lr, tensor, grad, state)
     }
 
@@ -107,44 +101,6 @@ impl Optimizer for TfRmsProp {
 }
 
 impl TfRmsProp {
-    /// The step in one pass per parameter on flex (src/train/fused_step.rs), bit for bit
-    /// [`TfRmsProp::tensor_step`].
-    #[cfg(feature = "flex")]
-    fn fused_step<const D: usize>(
-        &self,
-        lr: LearningRate,
-        tensor: Tensor<D>,
-        grad: Tensor<D>,
-        state: Option<TfRmsPropState<D>>,
-    ) -> (Tensor<D>, Option<TfRmsPropState<D>>) {
-        use super::fused_step::FusedStepOps;
-        let has_state = state.is_some();
-        let (ms, mom) = match state {
-            Some(s) => (s.ms, s.mom),
-            None => (grad.clone(), grad.clone()),
-        };
-        let rule = [
-            lr as f32,
-            self.weight_decay.unwrap_or(0.0),
-            self.momentum,
-            self.rho,
-            self.epsilon,
-            f32::from(u8::from(has_state)),
-        ];
-        let (p, ms, mom) = <burn::backend::Dispatch as FusedStepOps>::tf_rmsprop_step(
-            tensor.into_dispatch(),
-            grad.into_dispatch(),
-            ms.into_dispatch(),
-            mom.into_dispatch(),
-            rule,
-        );
-        let state = TfRmsPropState {
-            ms: Tensor::from_dispatch(ms),
-            mom: Tensor::from_dispatch(mom),
-        };
-        (Tensor::from_dispatch(p), Some(state))
-    }
-
     /// The step as burn tensor ops, for every backend.
     pub fn tensor_step<const D: usize>(
         &self,
