@@ -54,6 +54,7 @@ warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from torch_timing import timed_steps
 
 # src/models/inception_small.rs: the stem's channels and the body of Figure 3.
 INCEPTION_STEM = 96
@@ -292,16 +293,7 @@ def setup(kind, v):
 
 def speed(kind, v, args):
     model, b, step = setup(kind, v)
-    for i in range(args.warmup):
-        step(i)
-    start = time.perf_counter()
-    done = 0
-    for i in range(args.steps):
-        step(i)
-        done += 1
-        if time.perf_counter() - start > args.max_seconds:
-            break
-    secs = time.perf_counter() - start
+    done, secs = timed_steps(step, args.warmup, args.steps, args.max_seconds)
     return {
         "impl": "torch",
         "variant": v["name"],

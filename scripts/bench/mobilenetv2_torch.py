@@ -39,6 +39,7 @@ warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from torch_timing import timed_steps
 
 
 def make_divisible(v, divisor):
@@ -226,16 +227,7 @@ def speed(v, args):
         loss.backward()
         opt.step()
 
-    for i in range(args.warmup):
-        step(i)
-    start = time.perf_counter()
-    done = 0
-    for i in range(args.steps):
-        step(i)
-        done += 1
-        if time.perf_counter() - start > args.max_seconds:
-            break
-    secs = time.perf_counter() - start
+    done, secs = timed_steps(step, args.warmup, args.steps, args.max_seconds)
     return {
         "impl": "torch",
         "variant": v["name"],
