@@ -115,6 +115,28 @@ const DEPTHWISE_SHAPES: [(usize, usize, usize, usize, usize); 8] = [
     (3, 8, 3, 2, 1),
 ];
 
+/// `conv(x, weight, bias)`'s output and gradients (input, weight, bias) on random tensors of
+/// `x` and `weight`'s shapes, for a fixed random upstream gradient.
+fn conv_grads(
+    x: [usize; 4],
+    weight: [usize; 4],
+    with_bias: bool,
+    seed: u64,
+    conv: impl Fn(Tensor<4>, Tensor<4>, Option<Tensor<1>>) -> Tensor<4>,
+) -> Grads {
+    let device = Device::flex().autodiff();
+    let make = |shape: &[usize], s: u64| TensorData::new(random(shape, s), shape.to_vec());
+    let xt = Tensor::<4>::from_data(make(&x, seed), &device).require_grad();
+    let wt = Tensor::<4>::from_data(make(&weight, seed + 100), &device).require_grad();
+    let b = Tensor::<1>::from_data(make(&[weight[0]], seed + 200), &device).require_grad();
+    let y = conv(xt.clone(), wt.clone(), with_bias.then(|| b.clone()));
+    let dy = Tensor::<4>::from_data(make(&y.dims(), seed + 300), &device);
+    let grads = (y.clone() * dy).sum().backward();
+    let g = |t: &Tensor<4>| values(t.grad(&grads).expect("a gradient"));
+    let gb = with_bias.then(|| values(b.grad(&grads).expect("a bias gradient")));
+    (values(y), g(&xt), g(&wt), gb)
+}
+
 fn depthwise_grads(
     shape: (usize, usize, usize, usize, usize),
     with_bias: bool,
@@ -122,28 +144,26 @@ fn depthwise_grads(
     fast: bool,
 ) -> Grads {
     let (n, c, h, w, stride) = shape;
-    let device = Device::flex().autodiff();
-    let make = |shape: &[usize], s: u64| TensorData::new(random(shape, s), shape.to_vec());
-    let (ho, wo) = ((h - 1) / stride + 1, (w - 1) / stride + 1);
-    let x = Tensor::<4>::from_data(make(&[n, c, h, w], seed), &device).require_grad();
-    let wt = Tensor::<4>::from_data(make(&[c, 1, 3, 3], seed + 100), &device).require_grad();
-    let b = Tensor::<1>::from_data(make(&[c], seed + 200), &device).require_grad();
-    let bias = with_bias.then(|| b.clone());
-    let y = if fast {
-        depthwise3x3(x.clone(), wt.clone(), bias, stride)
-    } else {
-        conv2d(
-            x.clone(),
-            wt.clone(),
-            bias,
-            ConvOptions::new([stride, stride], [1, 1], [1, 1], c),
-        )
-    };
-    let dy = Tensor::<4>::from_data(make(&[n, c, ho, wo], seed + 300), &device);
-    let grads = (y.clone() * dy).sum().backward();
-    let g = |t: &Tensor<4>| values(t.grad(&grads).expect("a gradient"));
-    let gb = with_bias.then(|| values(b.grad(&grads).expect("a bias gradient")));
-    (values(y), g(&x), g(&wt), gb)
+    conv_grads(
+        [n, c, h, w],
+        [c, 1, 3, 3],
+        with_bias,
+        seed,
+        |x, wt, bias| {
+            let y = if fast {
+                depthwise3x3(x, wt, bias, stride)
+            } else {
+                conv2d(
+                    x,
+                    wt,
+                    bias,
+                    ConvOptions::new([stride, stride], [1, 1], [1, 1], c),
+                )
+            };
+            assert_eq!(y.dims(), [n, c, (h - 1) / stride + 1, (w - 1) / stride + 1]);
+            y
+        },
+    )
 }
 
 #[test]
@@ -386,29 +406,28 @@ fn dense_output_size(shape: DenseShape) -> [usize; 2] {
 /// Our dense conv's (or burn's `conv2d`'s) output and gradients for a fixed upstream gradient.
 fn dense_grads(shape: DenseShape, with_bias: bool, seed: u64, fast: bool) -> Grads {
     let (n, c, o, h, w, k, stride, p) = shape;
-    let device = Device::flex().autodiff();
-    let make = |shape: &[usize], s: u64| TensorData::new(random(shape, s), shape.to_vec());
     let [ho, wo] = dense_output_size(shape);
-    let x = Tensor::<4>::from_data(make(&[n, c, h, w], seed), &device).require_grad();
-    let wt = Tensor::<4>::from_data(make(&[o, c, k[0], k[1]], seed + 100), &device).require_grad();
-    let b = Tensor::<1>::from_data(make(&[o], seed + 200), &device).require_grad();
-    let bias = with_bias.then(|| b.clone());
-    let y = if fast {
-        conv2d_gemm(x.clone(), wt.clone(), bias, stride, p)
-    } else {
-        conv2d(
-            x.clone(),
-            wt.clone(),
-            bias,
-            ConvOptions::new_with_padding(stride, [(p[0], p[1]), (p[2], p[3])], [1, 1], 1),
-        )
-    };
-    assert_eq!(y.dims(), [n, o, ho, wo]);
-    let dy = Tensor::<4>::from_data(make(&[n, o, ho, wo], seed + 300), &device);
-    let grads = (y.clone() * dy).sum().backward();
-    let g = |t: &Tensor<4>| values(t.grad(&grads).expect("a gradient"));
-    let gb = with_bias.then(|| values(b.grad(&grads).expect("a bias gradient")));
-    (values(y), g(&x), g(&wt), gb)
+    conv_grads(
+        [n, c, h, w],
+        [o, c, k[0], k[1]],
+        with_bias,
+        seed,
+        |x, wt, bias| {
+            let y = if fast {
+                conv2d_gemm(x, wt, bias, stride, p)
+            } else {
+                let padding = [(p[0], p[1]), (p[2], p[3])];
+                conv2d(
+                    x,
+                    wt,
+                    bias,
+                    ConvOptions::new_with_padding(stride, padding, [1, 1], 1),
+                )
+            };
+            assert_eq!(y.dims(), [n, o, ho, wo]);
+            y
+        },
+    )
 }
 
 #[test]
